@@ -1,0 +1,50 @@
+"""Sampler role: one vLLM engine writing K programs per task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from visrep.config import PolicyConfig, PromptConfig, SamplerConfig
+from visrep.policy.sampling import VllmSampler
+from visrep.programs.extract import extract_program
+from visrep.programs.records import Program
+from visrep.selftrain.examples import Seed, prompt_for
+from visrep.world.records import Task
+
+STOP = ["\n# Task", "\ndef ", "\n\n\n"]
+
+
+class SamplerActor:
+    """Owns one engine; ``load`` swaps in a new checkpoint at the start of each grow phase."""
+
+    def __init__(self, name: str, model_dir: str, version: int, policy: PolicyConfig,
+                 sampler: SamplerConfig, prompt: PromptConfig, seeds: list[Seed], seed: int) -> None:
+        self._name = name
+        self._cfg = sampler
+        self._prompt = prompt
+        self._seeds = seeds
+        self._seed = seed
+        self._version = version
+        self._engine = VllmSampler(Path(model_dir), policy, sampler, seed=seed)
+
+    def load(self, model_dir: str, version: int) -> None:
+        """Reload the engine from a new checkpoint (a no-op for the one already loaded)."""
+        if version != self._version:
+            self._engine.reload(Path(model_dir))
+            self._version = version
+
+    def sample(self, tasks: list[Task], k: int, temperature: float) -> list[list[Program]]:
+        """``k`` programs per task (``temperature`` 0: one greedy program)."""
+        prompts = [prompt_for(t.kind, t.text, self._seeds, self._prompt) for t in tasks]
+        outs = self._engine.sample(prompts, n=k, temperature=temperature, top_p=self._cfg.top_p,
+                                   max_tokens=self._cfg.max_tokens, seed=self._seed, stop=STOP)
+        return [
+            [Program(task_id=task.id, source=extract_program(c.text), completion=c.text,
+                     sampler=self._name, policy_version=self._version, logprob=c.logprob)
+             for c in completions]
+            for task, completions in zip(tasks, outs)
+        ]
+
+    def tokens_per_s(self) -> float:
+        """Generation throughput of the last ``sample`` call."""
+        return self._engine.tokens_per_s

@@ -1,0 +1,276 @@
+"""Typed configuration: YAML profiles → frozen dataclasses, with ``a.b=value`` overrides.
+
+Why a hand-rolled loader of ~100 lines rather than Hydra/OmegaConf: the schema is the
+dataclasses below, so an unknown key or a wrong type fails with the key's full path, and
+every section is a plain frozen object that actors receive on their own (each actor gets
+only its section).  Derived values are functions of the config, never written back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; the message names the key path."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where the run lives and how long it goes."""
+
+    dir: str = "runs/default"
+    seed: int = 0
+    iterations: int = 3
+    mlflow_uri: str = "sqlite:///mlflow.db"
+    experiment: str = "visrep-selftrain"
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """The embedded shapes world (or a directory of real data in the same formats)."""
+
+    dir: str = ""  # empty: <run.dir>/world, generated on demand
+    seed: int = 0
+    image_size: int = 128
+    min_objects: int = 2
+    max_objects: int = 5
+    train_images: int = 60
+    heldout_images: int = 30
+    tasks_per_image: int = 1  # per kind
+    retrieval_candidates: int = 4
+    kinds: tuple[str, ...] = ("detect", "vqa", "retrieve")
+
+
+@dataclass(frozen=True)
+class VisualConfig:
+    """Which backend answers the visual API."""
+
+    backend: str = "oracle"
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """Limits of one program run and the size of the worker pool."""
+
+    timeout_s: float = 2.0
+    memory_mb: int = 1024
+    workers: int = 2
+    max_output_chars: int = 10000
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """The policy model: ``smollm2`` (offline wheel), ``tiny`` (random, tests) or an HF dir."""
+
+    model: str = "smollm2"
+    dtype: str = "bfloat16"
+    max_model_len: int = 1024
+    tiny_layers: int = 2
+    tiny_hidden: int = 64
+
+
+@dataclass(frozen=True)
+class PromptConfig:
+    """How a task becomes a prompt."""
+
+    few_shot: int = 3
+    api_style: str = "signatures"  # full | signatures: how much of the API the prompt shows
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """vLLM sampling of K programs per task."""
+
+    k: int = 4
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 160
+    kv_cache_gib: int = 2
+    batch_tasks: int = 32
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """DeepSpeed SFT on filtered programs."""
+
+    zero_stage: int = 0
+    lr: float = 5e-5
+    epochs: int = 1
+    batch_size: int = 8
+    max_len: int = 512
+    bf16: bool = True
+    ranks: int = 1
+    threads: int = 2
+
+
+@dataclass(frozen=True)
+class WarmStartConfig:
+    """Seed programs (the paper's human corrections) used when few-shot fails."""
+
+    seeds_file: str = "configs/seeds/programs.jsonl"
+    min_solve_rate: float = 0.10
+    epochs: int = 3
+    lr: float = 1e-4
+    probe_tasks: int = 32
+
+
+@dataclass(frozen=True)
+class SelfTrainConfig:
+    """The loop's filter: keep rewards ≥ τ, deduplicate, optionally keep seeds mixed in."""
+
+    reward_threshold: float = 1.0
+    dedupe: bool = True
+    max_per_task: int = 2
+    keep_seeds: bool = True
+    eval_tasks: int = 0  # 0: all held-out tasks
+
+
+@dataclass(frozen=True)
+class ResourcesConfig:
+    """Actors per role and CPUs/GPUs each; read only by ``rayapps``."""
+
+    samplers: int = 1
+    executors: int = 1
+    scorers: int = 1
+    sampler_cpus: float = 1.0
+    sampler_gpus: float = 0.0
+    executor_cpus: float = 1.0
+    scorer_cpus: float = 0.1
+    learner_cpus: float = 1.0
+    learner_gpus: float = 0.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole run. Each actor receives only its own section."""
+
+    run: RunConfig = field(default_factory=RunConfig)
+    world: WorldConfig = field(default_factory=WorldConfig)
+    visual: VisualConfig = field(default_factory=VisualConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
+    selftrain: SelfTrainConfig = field(default_factory=SelfTrainConfig)
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+
+
+def _coerce(value: Any, tp: Any, path: str) -> Any:
+    """Check/convert ``value`` to the annotated type ``tp``; raise ConfigError naming ``path``."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {type(value).__name__}")
+        return _build(tp, value, path)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}: expected a list, got {value!r}")
+        (item_tp, _) = typing.get_args(tp)
+        return tuple(_coerce(v, item_tp, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            try:
+                return _coerce(value, option, path)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{path}: {value!r} matches none of {tp}")
+    if tp is type(None):
+        if value is not None:
+            raise ConfigError(f"{path}: expected null, got {value!r}")
+        return None
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true/false, got {value!r}")
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str) and not (isinstance(value, tp) and not isinstance(value, bool)):
+        raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], path: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            where = f"{path}.{key}" if path else key
+            raise ConfigError(f"unknown config key '{where}' (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else key
+        kwargs[key] = _coerce(value, hints[key], where)
+    return cls(**kwargs)
+
+
+def _parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"override '{text}' is not of the form a.b=value")
+    key, raw = text.split("=", 1)
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override '{text}' has an empty key")
+    return key.split("."), yaml.safe_load(raw) if raw != "" else ""
+
+
+def _merge(data: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = data
+    for i, key in enumerate(keys[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override '{'.'.join(keys)}': '{'.'.join(keys[:i + 1])}' is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def resolve_profile(name_or_path: str) -> Path:
+    """``default`` → configs/default.yaml; anything with a suffix or slash is a path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml") and "/" not in name_or_path:
+        path = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    return path
+
+
+def load_config(profile: str = "default", overrides: typing.Sequence[str] = ()) -> Config:
+    """Load a YAML profile, apply ``a.b=value`` overrides, validate against the schema."""
+    path = resolve_profile(profile)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    for text in overrides:
+        keys, value = _parse_override(text)
+        _merge(data, keys, value)
+    return _build(Config, data, "")
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Plain nested dict (for MLflow params and the run directory's config.yaml)."""
+    return dataclasses.asdict(cfg)
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}`` (MLflow params are flat)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,42 @@
+"""Records of the program stage: a sampled program and the result of running it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ExecStatus = Literal["ok", "rejected", "error", "timeout", "memory"]
+EXEC_STATUSES: tuple[ExecStatus, ...] = ("ok", "rejected", "error", "timeout", "memory")
+
+
+@dataclass(frozen=True)
+class Program:
+    """A program the policy wrote for one task.
+
+    ``source`` is the full Python source defining ``execute_command(image)``;
+    ``completion`` is the raw text the model produced (kept for training on exactly
+    the tokens it sampled).
+    """
+
+    task_id: str
+    source: str
+    completion: str = ""
+    sampler: str = ""
+    policy_version: int = 0
+    logprob: float = 0.0
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The outcome of running one program on one task.
+
+    ``value`` is plain data: a list of boxes for detect, a string for vqa, a list of
+    per-candidate scores for retrieve.  ``api_calls`` counts visual-API calls made.
+    """
+
+    status: ExecStatus
+    value: Any = None
+    error: str = ""
+    duration_s: float = 0.0
+    api_calls: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""The self-training loop's math: trajectories, filtering, metrics, run-directory stages."""

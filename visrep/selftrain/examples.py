@@ -1,0 +1,60 @@
+"""Prompts and training pairs: one function decides what the policy sees for a task.
+
+The sampler and the learner both call ``prompt_for``, so a program is always trained on
+exactly the prompt it will be sampled from.  Seed programs (the paper's "human
+corrections") are hand-written bodies for named training tasks, in JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from visrep.config import PromptConfig
+from visrep.programs.prompt import render_prompt
+from visrep.world.records import Task
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A hand-written program body for one task of the default world."""
+
+    task_id: str
+    kind: str
+    text: str
+    body: str
+
+
+def load_seeds(path: Path) -> list[Seed]:
+    """Seeds from a JSON-lines file; a bad line is a one-line ValueError naming it."""
+    seeds: list[Seed] = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            seeds.append(Seed(data["task_id"], data["kind"], data["text"], data["body"]))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not a seed program ({exc})") from None
+    return seeds
+
+
+def few_shot_examples(seeds: list[Seed], kind: str, count: int) -> list[tuple[str, str, str]]:
+    """``count`` examples as (kind, text, body): the task's own kind first, then one of each other."""
+    if count <= 0:
+        return []
+    ordered = [s for s in seeds if s.kind == kind][:1]
+    ordered += [s for s in seeds if s.kind != kind and s.kind not in {o.kind for o in ordered}]
+    ordered += [s for s in seeds if s not in ordered]
+    return [(s.kind, s.text, s.body) for s in ordered[:count]]
+
+
+def prompt_for(kind: str, text: str, seeds: list[Seed], cfg: PromptConfig) -> str:
+    """The prompt of one task: the API, few-shot examples, then the task's header."""
+    return render_prompt(kind, text, few_shot_examples(seeds, kind, cfg.few_shot), cfg.api_style)
+
+
+def training_pair(task: Task, body: str, seeds: list[Seed], cfg: PromptConfig) -> tuple[str, str]:
+    """(prompt, completion) for the learner; the completion is the function body."""
+    return prompt_for(task.kind, task.text, seeds, cfg), body.rstrip("\n") + "\n"

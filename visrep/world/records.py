@@ -1,0 +1,70 @@
+"""Records of the world: objects, scenes and tasks.
+
+These are the types every other layer reads, so they live at the bottom of the import
+graph and depend on nothing but the standard library.  Coordinates are image pixels with
+the origin at the top-left corner and y growing downwards; a box is (x0, y0, x1, y1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Box = tuple[float, float, float, float]
+TaskKind = Literal["detect", "vqa", "retrieve"]
+TASK_KINDS: tuple[TaskKind, ...] = ("detect", "vqa", "retrieve")
+
+SHAPES: tuple[str, ...] = (
+    "circle", "square", "triangle", "star", "hexagon", "pentagon", "diamond", "cross",
+)
+COLORS: tuple[str, ...] = (
+    "red", "green", "blue", "yellow", "purple", "orange", "cyan", "gray",
+)
+SIZES: tuple[str, ...] = ("small", "large")
+PATTERNS: tuple[str, ...] = ("solid", "striped", "dotted")
+
+
+@dataclass(frozen=True)
+class SceneObject:
+    """One object of a scene: its attributes and exact pixel box."""
+
+    shape: str
+    color: str
+    size: str
+    pattern: str
+    box: Box
+
+    @property
+    def class_name(self) -> str:
+        """The class used by detection and distillation: colour × shape."""
+        return f"{self.color} {self.shape}"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One image: its id (the PNG's stem), size and objects."""
+
+    image_id: str
+    width: int
+    height: int
+    objects: tuple[SceneObject, ...]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One training or held-out problem.
+
+    ``images`` are image ids; detect and vqa tasks have one, retrieve tasks have the
+    candidates in order.  ``annotation`` is the ground truth, by kind:
+    detect ``{"boxes": [[x0, y0, x1, y1], ...]}``, vqa ``{"answer": str}``,
+    retrieve ``{"index": int}``.  ``meta`` carries the generator's template name and
+    other non-answer facts (never shown to programs).
+    """
+
+    id: str
+    kind: TaskKind
+    text: str
+    images: tuple[str, ...]
+    annotation: dict[str, Any]
+    split: str = "train"
+    meta: dict[str, Any] = field(default_factory=dict)
