@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from visrep.config import ExecutorConfig, VisualConfig
-from visrep.programs.records import ExecResult, Program
+from visrep.programs.records import ExecResult, SampleBatch
 from visrep.selftrain.execute import execute
 from visrep.visual.backend import make_backend
 from visrep.world import image_path, load_scenes
@@ -22,9 +22,11 @@ class ExecutorActor:
         self._backend = make_backend(visual.backend, scenes, image_path(root, "").parent)
         self._limits = limits
 
-    def run(self, tasks: list[Task], programs: list[list[Program]]) -> list[list[ExecResult]]:
-        """Execute every program of every task; results mirror the nesting of ``programs``."""
+    def run(self, tasks: list[Task], batch: SampleBatch) -> list[list[ExecResult]]:
+        """Execute every program of every task; results mirror the nesting of the batch."""
+        if len(tasks) != len(batch.programs):
+            raise ValueError(f"{len(tasks)} tasks for {len(batch.programs)} program lists")
         return [
             [execute(p.source, task, self._backend, self._sizes, self._limits) for p in progs]
-            for task, progs in zip(tasks, programs)
+            for task, progs in zip(tasks, batch.programs)
         ]

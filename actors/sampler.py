@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from visrep.config import PolicyConfig, PromptConfig, SamplerConfig
 from visrep.policy.sampling import VllmSampler
 from visrep.programs.extract import extract_program
-from visrep.programs.records import Program
+from visrep.programs.records import Program, SampleBatch
 from visrep.selftrain.examples import Seed, prompt_for
 from visrep.world.records import Task
 
@@ -33,18 +34,17 @@ class SamplerActor:
             self._engine.reload(Path(model_dir))
             self._version = version
 
-    def sample(self, tasks: list[Task], k: int, temperature: float) -> list[list[Program]]:
-        """``k`` programs per task (``temperature`` 0: one greedy program)."""
+    def sample(self, tasks: list[Task], k: int, temperature: float) -> SampleBatch:
+        """``k`` programs per task (``temperature`` 0: one greedy program), with token counts."""
+        start = time.perf_counter()
         prompts = [prompt_for(t.kind, t.text, self._seeds, self._prompt) for t in tasks]
         outs = self._engine.sample(prompts, n=k, temperature=temperature, top_p=self._cfg.top_p,
                                    max_tokens=self._cfg.max_tokens, seed=self._seed, stop=STOP)
-        return [
+        programs = [
             [Program(task_id=task.id, source=extract_program(c.text), completion=c.text,
                      sampler=self._name, policy_version=self._version, logprob=c.logprob)
              for c in completions]
             for task, completions in zip(tasks, outs)
         ]
-
-    def tokens_per_s(self) -> float:
-        """Generation throughput of the last ``sample`` call."""
-        return self._engine.tokens_per_s
+        tokens = sum(c.num_tokens for completions in outs for c in completions)
+        return SampleBatch(programs, tokens, time.perf_counter() - start)

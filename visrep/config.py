@@ -109,8 +109,6 @@ class LearnerConfig:
     batch_size: int = 8
     max_len: int = 512
     bf16: bool = True
-    ranks: int = 1
-    threads: int = 2
 
 
 @dataclass(frozen=True)
@@ -146,6 +144,7 @@ class ResourcesConfig:
     sampler_gpus: float = 0.0
     executor_cpus: float = 1.0
     scorer_cpus: float = 0.1
+    learners: int = 1  # DeepSpeed ranks (one actor each)
     learner_cpus: float = 1.0
     learner_gpus: float = 0.0
 

@@ -40,3 +40,12 @@ class ExecResult:
     duration_s: float = 0.0
     api_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    """What a sampler returns for a batch of tasks: K programs each, and its throughput."""
+
+    programs: list[list[Program]]
+    tokens: int = 0
+    seconds: float = 0.0

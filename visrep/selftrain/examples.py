@@ -13,7 +13,6 @@ from pathlib import Path
 
 from visrep.config import PromptConfig
 from visrep.programs.prompt import render_prompt
-from visrep.world.records import Task
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,15 @@ def prompt_for(kind: str, text: str, seeds: list[Seed], cfg: PromptConfig) -> st
     return render_prompt(kind, text, few_shot_examples(seeds, kind, cfg.few_shot), cfg.api_style)
 
 
-def training_pair(task: Task, body: str, seeds: list[Seed], cfg: PromptConfig) -> tuple[str, str]:
+def training_pair(kind: str, text: str, body: str, seeds: list[Seed],
+                  cfg: PromptConfig) -> tuple[str, str]:
     """(prompt, completion) for the learner; the completion is the function body."""
-    return prompt_for(task.kind, task.text, seeds, cfg), body.rstrip("\n") + "\n"
+    return prompt_for(kind, text, seeds, cfg), body.rstrip("\n") + "\n"
+
+
+def program_body(source: str) -> str:
+    """The body of an ``execute_command`` source: everything after its ``def`` line."""
+    header, _, body = source.partition("\n")
+    if not header.startswith("def execute_command"):
+        raise ValueError(f"not an execute_command program: {header[:60]!r}")
+    return body

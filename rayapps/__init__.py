@@ -1,0 +1,1 @@
+"""Ray job entry points: the only package that imports ray."""

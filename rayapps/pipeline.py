@@ -1,0 +1,71 @@
+"""Tasks → programs → results → rewards, pipelined across actor pools with ``ray.wait``.
+
+Every batch's three calls are submitted at once, chained by ObjectRefs: Ray starts an
+executor call as soon as its sampler batch exists and a scorer call as soon as its
+results do, so sampling of batch n+1 overlaps execution of batch n.  The driver only
+waits on the last link of each chain (never ``ray.get`` in a loop) and fetches batches
+that are already finished.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+from tqdm import tqdm
+
+from visrep.selftrain.trajectories import make_row
+from visrep.world.records import Task
+
+
+@dataclass
+class Pools:
+    """Handles of the live role actors (lists, used round robin)."""
+
+    samplers: list[Any]
+    executors: list[Any]
+    scorers: list[Any]
+
+
+@dataclass
+class PhaseOutput:
+    """Trajectory rows of a phase plus what the samplers reported."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    tokens: int = 0
+    sample_s: float = 0.0
+    wall_s: float = 0.0
+
+
+def run_phase(pools: Pools, tasks: list[Task], *, iteration: int, phase: str, k: int,
+              temperature: float, batch_tasks: int) -> PhaseOutput:
+    """Sample ``k`` programs per task, execute and score them; rows in task order."""
+    start = time.perf_counter()
+    batches = [tasks[i:i + batch_tasks] for i in range(0, len(tasks), batch_tasks)]
+    chains: dict[Any, tuple[int, Any, Any]] = {}
+    for n, batch in enumerate(batches):
+        sampled = pools.samplers[n % len(pools.samplers)].sample.remote(batch, k, temperature)
+        executed = pools.executors[n % len(pools.executors)].run.remote(batch, sampled)
+        scored = pools.scorers[n % len(pools.scorers)].score.remote(batch, executed)
+        chains[scored] = (n, sampled, executed)
+    per_batch: dict[int, list[dict[str, Any]]] = {}
+    out = PhaseOutput()
+    pending = list(chains)
+    with tqdm(total=len(tasks), desc=f"iter {iteration} {phase}", unit="task") as bar:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            n, sampled_ref, executed_ref = chains[ready[0]]
+            sample, results, rewards = ray.get([sampled_ref, executed_ref, ready[0]])
+            per_batch[n] = [
+                make_row(iteration, phase, j, task, prog, res, rew)
+                for task, progs, ress, rews in zip(batches[n], sample.programs, results, rewards)
+                for j, (prog, res, rew) in enumerate(zip(progs, ress, rews))
+            ]
+            out.tokens += sample.tokens
+            out.sample_s += sample.seconds
+            bar.update(len(batches[n]))
+    out.rows = [row for n in range(len(batches)) for row in per_batch[n]]
+    out.wall_s = time.perf_counter() - start
+    return out

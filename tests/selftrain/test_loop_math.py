@@ -1,0 +1,66 @@
+"""Filtering, metrics, trajectory files and run-directory markers."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from visrep.programs.records import ExecResult, Program
+from visrep.rewards.records import Reward
+from visrep.selftrain import trajectories as T
+from visrep.selftrain.filtering import program_key, select_for_training
+from visrep.selftrain.metrics import phase_metrics
+from visrep.selftrain.rundir import RunDir
+from visrep.world.records import Task
+
+SRC_A = "def execute_command(image):\n    return image.exists('star')\n"
+SRC_A_REFORMATTED = "def execute_command(image):\n    # a comment\n    return image.exists(  'star' )\n"
+SRC_B = "def execute_command(image):\n    return image.count('star') > 0\n"
+
+
+def _row(task_id: str, source: str, reward: float, status: str = "ok", kind: str = "vqa") -> dict:
+    task = Task(task_id, kind, "Is there a star?", ("img",), {"answer": "yes"}, meta={"template": "exist"})
+    return T.make_row(1, "grow", 0, task, Program(task_id, source), ExecResult(status, "yes"),
+                      Reward(reward, "d"))
+
+
+def test_program_key_ignores_formatting_and_comments() -> None:
+    assert program_key(SRC_A) == program_key(SRC_A_REFORMATTED)
+    assert program_key(SRC_A) != program_key(SRC_B)
+
+
+def test_select_keeps_rewarded_unique_capped() -> None:
+    rows = [_row("t1", SRC_A, 1.0), _row("t1", SRC_A_REFORMATTED, 1.0), _row("t1", SRC_B, 1.0),
+            _row("t2", SRC_A, 0.0), _row("t3", SRC_A, 1.0, status="error"), _row("t4", SRC_B, 1.0)]
+    kept = select_for_training(rows, threshold=1.0, dedupe=True, max_per_task=1)
+    assert [(r[T.TASK_ID], r[T.SOURCE]) for r in kept] == [("t1", SRC_A), ("t4", SRC_B)]
+    kept = select_for_training(rows, threshold=1.0, dedupe=False, max_per_task=0)
+    assert len(kept) == 4
+
+
+def test_phase_metrics_reward_solved_status() -> None:
+    rows = [_row("t1", SRC_A, 1.0), _row("t1", SRC_B, 0.0), _row("t2", SRC_A, 0.0, status="timeout"),
+            _row("d1", SRC_A, 1.0, kind="detect")]
+    m = phase_metrics(rows, "grow")
+    assert m["grow/reward/vqa"] == 1 / 3
+    assert m["grow/solved/vqa"] == 0.5
+    assert m["grow/solved/detect"] == 1.0
+    assert m["grow/status/timeout"] == 1.0 and m["grow/status/ok"] == 3.0
+    assert m["grow/status/memory"] == 0.0
+
+
+def test_trajectories_round_trip_and_open_in_pandas(tmp_path: Path) -> None:
+    rows = [_row("t1", SRC_A, 1.0), _row("t2", SRC_B, 0.0)]
+    path = tmp_path / "iter_001" / "grow.parquet"
+    T.write_rows(rows, path)
+    assert T.read_rows(path) == rows
+    frame = pd.read_parquet(path)
+    assert list(frame.columns) == T.SCHEMA.names and len(frame) == 2
+    assert not list(path.parent.glob(".*tmp*"))
+
+
+def test_run_dir_markers(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path)
+    assert not rd.done(1, "grow")
+    rd.mark_done(1, "grow", {"grow/reward/vqa": 0.5})
+    assert rd.done(1, "grow") and rd.stage_info(1, "grow") == {"grow/reward/vqa": 0.5}
+    assert rd.trajectories(2, "eval") == tmp_path / "iter_002" / "eval.parquet"

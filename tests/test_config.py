@@ -1,0 +1,64 @@
+"""Every shipped config loads; bad keys, types and overrides fail naming the key."""
+
+from pathlib import Path
+
+import pytest
+
+from visrep.config import CONFIG_DIR, Config, ConfigError, flatten, load_config, to_dict
+
+PROFILES = sorted(p for p in CONFIG_DIR.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.name)
+def test_every_profile_loads_and_documents_its_command(path: Path) -> None:
+    cfg = load_config(str(path))
+    assert isinstance(cfg, Config)
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# ") and "python -m rayapps." in first
+
+
+def test_profiles_are_the_three_of_the_design() -> None:
+    assert {p.stem for p in PROFILES} >= {"default", "tiny", "paper"}
+
+
+def test_overrides_apply_with_yaml_types() -> None:
+    cfg = load_config("tiny", ["sampler.k=7", "learner.bf16=true", "world.kinds=[vqa]", "run.dir=/tmp/x"])
+    assert cfg.sampler.k == 7 and cfg.learner.bf16 is True
+    assert cfg.world.kinds == ("vqa",) and cfg.run.dir == "/tmp/x"
+
+
+def test_int_is_accepted_for_float() -> None:
+    assert load_config("tiny", ["sampler.temperature=1"]).sampler.temperature == 1.0
+
+
+@pytest.mark.parametrize("override, message", [
+    ("sampler.kk=3", "unknown config key 'sampler.kk'"),
+    ("nosuch.k=3", "unknown config key 'nosuch'"),
+    ("sampler.k=three", "sampler.k: expected int"),
+    ("learner.bf16=1", "learner.bf16: expected true/false"),
+    ("sampler=3", "sampler: expected a mapping"),
+    ("sampler.k", "not of the form a.b=value"),
+])
+def test_bad_overrides_name_the_key(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        load_config("tiny", [override])
+
+
+def test_unknown_key_in_file_names_its_path(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("# python -m rayapps.selftrain\nexecutor:\n  timeout: 3\n")
+    with pytest.raises(ConfigError, match=r"executor\.timeout"):
+        load_config(str(bad))
+
+
+def test_missing_profile_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config("no-such-profile")
+
+
+def test_configs_are_frozen_and_flatten() -> None:
+    cfg = load_config("default")
+    with pytest.raises(AttributeError):
+        cfg.sampler.k = 3  # type: ignore[misc]
+    flat = flatten(to_dict(cfg))
+    assert flat["sampler.k"] == cfg.sampler.k and flat["policy.model"] == "smollm2"

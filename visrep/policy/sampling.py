@@ -1,0 +1,131 @@
+"""Sampling programs from the policy with vLLM (CPU build here, CUDA build on a cluster).
+
+``VllmSampler`` owns one in-process ``vllm.LLM`` engine (``visrep`` sets
+``VLLM_ENABLE_V1_MULTIPROCESSING=0``, so no EngineCore process is spawned: this works in a
+Ray actor and needs no ``if __name__ == "__main__"`` guard).  Between self-training
+iterations ``reload(new_dir)`` swaps in the learner's newest checkpoint.
+
+Caveats of the in-process CPU engine (vLLM 0.32): its worker replaces
+``torch.set_num_threads`` by a no-op for the rest of the process and binds OpenMP threads,
+and its shutdown destroys the default ``torch.distributed`` process group.  Keep a sampler
+and a ``DeepSpeedLearner`` in different processes (actors); in one process (tests), close
+one before starting the other.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from visrep.config import PolicyConfig, SamplerConfig
+
+GIB = 1 << 30
+
+# Ends a completion at the end of the program: the next few-shot task, the next top-level
+# function, or a run of blank lines.  Callers whose prompt format differs pass their own.
+DEFAULT_STOP: tuple[str, ...] = ("\n# Task", "\ndef ", "\n\n\n")
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sampled continuation of a prompt (stop string excluded)."""
+
+    text: str
+    logprob: float  # cumulative log-probability of the sampled tokens under the raw model
+    num_tokens: int
+    finish_reason: str = ""  # "stop" (stop string / EOS) or "length" (hit max_tokens)
+
+
+class VllmSampler:
+    """One vLLM engine on an HF model dir; ``sample`` many prompts × n completions."""
+
+    def __init__(self, model_dir: Path, policy: PolicyConfig, cfg: SamplerConfig,
+                 seed: int = 0) -> None:
+        self.policy = policy
+        self.cfg = cfg
+        self.seed = seed
+        self.model_dir: Path | None = None
+        self.tokens_per_s = 0.0  # generated tokens per second of the last ``sample`` call
+        self._llm = None
+        self._start(Path(model_dir))
+
+    def _start(self, model_dir: Path) -> None:
+        import torch
+        from vllm import LLM
+
+        kwargs = {}
+        if not torch.cuda.is_available():
+            # CPU: the KV cache is host memory of a fixed size (VLLM_CPU_KVCACHE_SPACE's
+            # successor; the env var, when set, still wins).  On GPU vLLM sizes it itself.
+            kwargs["kv_cache_memory_bytes"] = self.cfg.kv_cache_gib * GIB
+        self._llm = LLM(
+            model=str(model_dir),
+            dtype=self.policy.dtype,
+            max_model_len=self.policy.max_model_len,
+            enforce_eager=True,
+            seed=self.seed,
+            enable_prefix_caching=True,
+            **kwargs,
+        )
+        self.model_dir = model_dir
+
+    def sample(self, prompts: list[str], n: int, temperature: float, top_p: float,
+               max_tokens: int, seed: int | None = None,
+               stop: list[str] | tuple[str, ...] = DEFAULT_STOP) -> list[list[Completion]]:
+        """``n`` completions per prompt (1 when ``temperature == 0``: greedy).
+
+        With ``seed`` set, prompt ``i`` samples with seed ``seed + i * n`` (vLLM gives its
+        ``n`` children ``+0 … +n-1``), so a call is reproducible and prompts don't share noise.
+        """
+        from vllm import SamplingParams
+
+        if self._llm is None:
+            raise RuntimeError("VllmSampler is closed")
+        greedy = temperature == 0
+        n = 1 if greedy else n
+
+        def params(i: int) -> SamplingParams:
+            return SamplingParams(
+                n=n,
+                temperature=temperature,
+                top_p=1.0 if greedy else top_p,
+                max_tokens=max_tokens,
+                seed=None if seed is None else seed + i * n,
+                stop=list(stop),
+                logprobs=0,  # the sampled token's logprob only; summed when not cumulated
+            )
+
+        start = time.perf_counter()
+        outputs = self._llm.generate(list(prompts), [params(i) for i in range(len(prompts))],
+                                     use_tqdm=False)
+        seconds = time.perf_counter() - start
+        result = [[_completion(c) for c in out.outputs] for out in outputs]
+        generated = sum(c.num_tokens for row in result for c in row)
+        self.tokens_per_s = generated / seconds if seconds > 0 else 0.0
+        return result
+
+    def reload(self, model_dir: Path) -> None:
+        """Replace the engine by one on ``model_dir`` (a new checkpoint)."""
+        self.close()
+        self._start(Path(model_dir))
+
+    def close(self) -> None:
+        """Shut the engine down and free its weights and KV cache."""
+        if self._llm is None:
+            return
+        llm, self._llm = self._llm, None
+        try:
+            llm.llm_engine.engine_core.shutdown()
+        finally:
+            del llm
+            gc.collect()
+
+
+def _completion(out) -> Completion:
+    logprob = out.cumulative_logprob
+    if logprob is None:
+        logprob = sum(step[tok].logprob for tok, step in zip(out.token_ids, out.logprobs or []))
+    return Completion(text=out.text, logprob=float(logprob), num_tokens=len(out.token_ids),
+                      finish_reason=out.finish_reason or "")

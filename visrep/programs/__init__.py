@@ -1,0 +1,1 @@
+"""Programs: prompt rendering from the visual API, extraction, validation, sandboxed runs."""

@@ -1,0 +1,126 @@
+"""The prompt, rendered from the visual API's own signatures and docstrings.
+
+Nothing here restates the API: ``render_api`` reads ``ImagePatch``'s public members and
+``PROGRAM_FUNCTIONS`` with ``inspect``, so the prompt cannot drift from the code programs
+run against.  The layout below is fixed; the policy is trained on it:
+
+    <api stub>
+
+    # Task (vqa): Is there a red star?
+    def execute_command(image):
+        return bool_to_yesno(image.exists("red star"))
+
+    # Task (<kind>): <text>
+    def execute_command(image):
+
+and the completion is the indented body that follows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from visrep.visual.api import PROGRAM_FUNCTIONS, RETURN_CONTRACT, ImagePatch
+
+TASK_MARKER = "# Task"
+DEF_LINE = "def execute_command(image):"
+API_STYLES = ("full", "signatures")
+INDENT = "    "
+
+
+def _signature(fn: Callable[..., Any], with_self: bool) -> str:
+    """``(self, a: str, b: int = 1) -> str`` with annotations as written in the source."""
+    params = []
+    for p in inspect.signature(fn).parameters.values():
+        if p.name == "self" and not with_self:
+            continue
+        text = f"{p.name}: {p.annotation}" if p.annotation is not p.empty else p.name
+        params.append(text if p.default is p.empty else f"{text} = {p.default!r}")
+    ret = inspect.signature(fn).return_annotation
+    return f"({', '.join(params)})" + ("" if ret is inspect.Signature.empty else f" -> {ret}")
+
+
+def _doc(obj: Any) -> str:
+    return inspect.getdoc(obj) or ""
+
+
+def _first_line(obj: Any) -> str:
+    return _doc(obj).splitlines()[0] if _doc(obj) else ""
+
+
+def _docstring_block(obj: Any, indent: str) -> str:
+    """The docstring without its blank lines (tokens are scarce in a small model's context)."""
+    lines = [line for line in _doc(obj).splitlines() if line.strip()]
+    return textwrap.indent("\n".join(['"""' + lines[0], *lines[1:], '"""']), indent)
+
+
+def api_members() -> tuple[list[tuple[str, property]], list[tuple[str, Callable[..., Any]]]]:
+    """ImagePatch's public properties and methods, in definition order."""
+    public = [(n, m) for n, m in vars(ImagePatch).items() if not n.startswith("_")]
+    return ([(n, m) for n, m in public if isinstance(m, property)],
+            [(n, m) for n, m in public if inspect.isfunction(m)])
+
+
+def _return_contract() -> str:
+    lines = ["# execute_command(image) returns, by task kind:"]
+    lines += [f"#   {kind}: {text}" for kind, text in RETURN_CONTRACT.items()]
+    return "\n".join(lines)
+
+
+def _render_full() -> str:
+    props, methods = api_members()
+    lines = ["class ImagePatch:", _docstring_block(ImagePatch, INDENT)]
+    lines += [f"{INDENT}{n}: {p.fget.__annotations__['return']}  # {_first_line(p)}"
+              for n, p in props]
+    for name, fn in methods:
+        lines += [f"\n{INDENT}def {name}{_signature(fn, True)}:", _docstring_block(fn, INDENT * 2)]
+    for fn in PROGRAM_FUNCTIONS:
+        lines += [f"\ndef {fn.__name__}{_signature(fn, True)}:", _docstring_block(fn, INDENT)]
+    return "\n".join(lines)
+
+
+def _render_signatures() -> str:
+    props, methods = api_members()
+    lines = [f"# ImagePatch: {_first_line(ImagePatch)} {_doc(ImagePatch).splitlines()[-1]}"]
+    lines += [f"ImagePatch.{n}: {p.fget.__annotations__['return']}  # {_first_line(p)}"
+              for n, p in props]
+    lines += [f"ImagePatch.{n}{_signature(fn, False)}  # {_first_line(fn)}" for n, fn in methods]
+    lines += [f"{fn.__name__}{_signature(fn, False)}  # {_first_line(fn)}" for fn in PROGRAM_FUNCTIONS]
+    return "\n".join(lines)
+
+
+def render_api(style: str = "full") -> str:
+    """The API stub: ``full`` (Python stub with docstrings) or ``signatures`` (a line each).
+
+    ``signatures`` exists for small context windows; both end with what execute_command
+    returns per task kind.
+    """
+    if style == "full":
+        body = _render_full()
+    elif style == "signatures":
+        body = _render_signatures()
+    else:
+        raise ValueError(f"unknown api style {style!r} (known: {', '.join(API_STYLES)})")
+    return f"{body}\n\n{_return_contract()}"
+
+
+def task_header(kind: str, text: str) -> str:
+    """``# Task (kind): text`` on one line (newlines in the text would break the layout)."""
+    return f"{TASK_MARKER} ({kind}): {' '.join(text.split())}\n{DEF_LINE}\n"
+
+
+def render_prompt(task_kind: str, task_text: str, examples: Sequence[tuple[str, str, str]],
+                  api_style: str = "full") -> str:
+    """The full prompt: API stub, worked examples ``(kind, text, body)``, then the task.
+
+    Example bodies may come indented or not; they are re-indented by four spaces.
+    """
+    parts = [render_api(api_style)]
+    for kind, text, body in examples:
+        code = textwrap.indent(textwrap.dedent(body).strip("\n"), INDENT)
+        parts.append(task_header(kind, text) + code)
+    parts.append(task_header(task_kind, task_text))
+    return "\n\n".join(parts)

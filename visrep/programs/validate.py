@@ -1,0 +1,128 @@
+"""AST allow-list for sampled programs: the first (cheap, in-process) line of defence.
+
+A program may use plain Python expressions and statements, the names the executor
+injects, and its own variables; nothing that reaches the interpreter's internals.  The
+rules, each with the reason:
+
+- no ``import``, ``global``/``nonlocal``, ``class``, ``async``/``await``, ``yield``,
+  ``with``, ``del``, ``match``: none is needed to compose API calls, each widens the surface;
+- no ``try`` and no ``raise``: a program that swallows errors hides tool failures from the
+  reward, and exception classes are not among the allowed names anyway; failures surface as
+  the ``error`` status with the line;
+- no name or attribute starting with ``_`` (``__class__``, ``__builtins__``, the patch's
+  private slots), and no frame/code/generator introspection attributes (``gi_frame``,
+  ``f_globals``, ``tb_frame``, ``co_code`` …, reachable without underscores);
+- no ``.format``/``.format_map``: a format field ("{0.__class__}") reaches attributes
+  from inside a string, where the AST cannot see it (f-strings are fine: their fields are
+  ordinary expressions, checked like any other);
+- no ``getattr``/``eval``/``open``/... even if a caller lists them as allowed;
+- no assignment to attributes (API objects are read-only to programs), no decorators;
+- every name read must be allowed (API names, safe builtins) or bound by the program;
+- the module is exactly ``def execute_command(image):`` and its body.
+"""
+
+from __future__ import annotations
+
+import ast
+
+ENTRY_POINT = "execute_command"
+FORBIDDEN_NAMES = frozenset({
+    "getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "open", "vars",
+    "globals", "locals", "dir", "type", "super", "__import__", "breakpoint", "input",
+    "help", "object", "memoryview", "classmethod", "staticmethod", "property",
+})
+FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
+INTROSPECTION_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_")
+
+_REJECTED = {
+    ast.Import: "import", ast.ImportFrom: "import", ast.Global: "global",
+    ast.Nonlocal: "nonlocal", ast.ClassDef: "class definition",
+    ast.AsyncFunctionDef: "async def", ast.AsyncFor: "async for", ast.AsyncWith: "async with",
+    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield from", ast.With: "with",
+    ast.Try: "try", ast.Raise: "raise", ast.Delete: "del", ast.Match: "match",
+}
+_ALLOWED = (
+    ast.Module, ast.FunctionDef, ast.arguments, ast.arg, ast.Return, ast.Assign,
+    ast.AugAssign, ast.AnnAssign, ast.For, ast.While, ast.If, ast.Break, ast.Continue,
+    ast.Pass, ast.Expr, ast.Assert, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Lambda,
+    ast.IfExp, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
+    ast.GeneratorExp, ast.comprehension, ast.Compare, ast.Call, ast.keyword,
+    ast.FormattedValue, ast.JoinedStr, ast.Constant, ast.Attribute, ast.Subscript,
+    ast.Starred, ast.Name, ast.List, ast.Tuple, ast.Slice, ast.NamedExpr,
+    ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop,
+)
+
+
+class ProgramRejected(ValueError):
+    """The program breaks a rule; the message says which, with its line."""
+
+
+def _reject(node: ast.AST, what: str) -> ProgramRejected:
+    return ProgramRejected(f"line {getattr(node, 'lineno', 0)}: {what}")
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Names the program binds itself (variables, parameters, nested functions)."""
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.FunctionDef):
+            bound.add(node.name)
+    return bound
+
+
+def _check_node(node: ast.AST, known: set[str]) -> None:
+    """Raise for the first rule ``node`` itself breaks."""
+    if type(node) in _REJECTED:
+        raise _reject(node, f"{_REJECTED[type(node)]} is not allowed")
+    if not isinstance(node, _ALLOWED):
+        raise _reject(node, f"{type(node).__name__} is not allowed")
+    if isinstance(node, ast.Name):
+        if node.id in FORBIDDEN_NAMES:
+            raise _reject(node, f"{node.id} is not allowed")
+        if node.id.startswith("_"):
+            raise _reject(node, f"name {node.id!r} starts with an underscore")
+        if node.id not in known:
+            raise _reject(node, f"name {node.id!r} is not defined or not allowed")
+    elif isinstance(node, ast.Attribute):
+        if node.attr.startswith("_"):
+            raise _reject(node, f"attribute {node.attr!r} starts with an underscore")
+        if node.attr in FORBIDDEN_ATTRIBUTES:
+            raise _reject(node, f".{node.attr} is not allowed")
+        if node.attr.startswith(INTROSPECTION_PREFIXES):
+            raise _reject(node, f"attribute {node.attr!r} (introspection) is not allowed")
+        if not isinstance(node.ctx, ast.Load):
+            raise _reject(node, "assigning to an attribute is not allowed")
+    elif isinstance(node, (ast.FunctionDef, ast.arg)):
+        name = node.name if isinstance(node, ast.FunctionDef) else node.arg
+        if name.startswith("_"):
+            raise _reject(node, f"name {name!r} starts with an underscore")
+        if isinstance(node, ast.FunctionDef) and node.decorator_list:
+            raise _reject(node, "decorator is not allowed")
+
+
+def _check_entry_point(tree: ast.Module) -> None:
+    """The module must be exactly one ``def execute_command(image):``."""
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == ENTRY_POINT]
+    if len(tree.body) != 1 or len(defs) != 1:
+        where = tree.body[0] if tree.body else tree
+        raise _reject(where, f"the program must be exactly one 'def {ENTRY_POINT}(image):'")
+    args = defs[0].args
+    if ([a.arg for a in args.args] != ["image"] or args.posonlyargs or args.vararg
+            or args.kwonlyargs or args.kwarg or args.defaults):
+        raise _reject(defs[0], f"{ENTRY_POINT} must take exactly one argument, image")
+
+
+def validate(source: str, allowed_names: set[str]) -> None:
+    """Raise ``ProgramRejected`` unless ``source`` follows every rule of this module."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ProgramRejected(f"line {exc.lineno or 0}: syntax error: {exc.msg}") from None
+    known = set(allowed_names) | _bound_names(tree)
+    for node in ast.walk(tree):
+        _check_node(node, known)
+    _check_entry_point(tree)

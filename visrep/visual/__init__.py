@@ -1,0 +1,1 @@
+"""The visual API programs call (``ImagePatch`` …) and the backends that answer it."""

@@ -1,0 +1,51 @@
+"""The tool calls an ``ImagePatch`` delegates to, behind one Protocol.
+
+Backends answer questions about a region (``box``) of one image (``image_id``); they never
+see programs.  ``oracle`` reads scene annotations (the upper bound that separates program
+errors from tool errors); a later ``student`` backend (a distilled CLIP) reads pixels from
+``images_dir``.  ``exists``/``count`` are derived from ``find`` in ``ImagePatch``, so a
+backend implements only the six primitives below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from visrep.world.records import Box, Scene
+
+
+class VisualBackend(Protocol):
+    """Answers the visual API's primitive questions about ``box`` of image ``image_id``."""
+
+    def find(self, image_id: str, box: Box, name: str) -> list[Box]:
+        """Boxes of the objects in ``box`` matching the noun phrase ``name``."""
+        ...
+
+    def verify_property(self, image_id: str, box: Box, name: str, prop: str) -> bool:
+        """Whether some object ``name`` in ``box`` has the property ``prop``."""
+        ...
+
+    def best_text_match(self, image_id: str, box: Box, options: list[str]) -> str:
+        """The option that best describes the region."""
+        ...
+
+    def simple_query(self, image_id: str, box: Box, question: str) -> str:
+        """A short answer to a basic question about the region."""
+        ...
+
+    def image_text_score(self, image_id: str, box: Box, text: str) -> float:
+        """How well ``text`` describes the region; higher is better."""
+        ...
+
+
+BACKENDS = ("oracle",)
+
+
+def make_backend(name: str, scenes: dict[str, Scene], images_dir: Path) -> VisualBackend:
+    """Build the backend named by ``visual.backend`` (``images_dir`` is for pixel backends)."""
+    if name == "oracle":
+        from visrep.visual.oracle import OracleBackend
+
+        return OracleBackend(scenes)
+    raise ValueError(f"unknown visual backend {name!r} (known: {', '.join(BACKENDS)})")

@@ -1,0 +1,109 @@
+"""The oracle backend: exact answers from scene annotations.
+
+It is the upper bound of the visual API: with it, a wrong answer is the program's fault,
+never the tool's.  Phrases mean what ``visrep.world.predicates`` says they mean (the same
+parser the task generators used), so the oracle and the answer key cannot disagree.  A
+phrase with a word outside the world's vocabulary matches nothing (rather than everything).
+"""
+
+from __future__ import annotations
+
+import re
+
+from visrep.world.predicates import ATTRIBUTES, Attrs, parse_phrase, select
+from visrep.world.records import Box, Scene, SceneObject
+
+_QUERY_ATTRIBUTE = re.compile(
+    r"^what (?:is the |are the )?(colou?r|shape|pattern|size)s?(?: of| is| are)? (.+)$"
+)
+_QUERY_COUNT = re.compile(r"^how many (.+?)(?: are there| are in the image| do you see)?$")
+_QUERY_EXISTS = re.compile(r"^(?:is|are) there (.+?)(?: in the image)?$")
+_ATTRIBUTE_WORD = {"color": "color", "colour": "color", "shape": "shape",
+                   "pattern": "pattern", "size": "size"}
+
+
+def _parse(text: str) -> Attrs | None:
+    """``parse_phrase`` with None for a phrase outside the vocabulary."""
+    try:
+        return parse_phrase(text)
+    except ValueError:
+        return None
+
+
+def _area(obj: SceneObject) -> float:
+    x0, y0, x1, y1 = obj.box
+    return (x1 - x0) * (y1 - y0)
+
+
+def _centre_inside(obj: SceneObject, box: Box) -> bool:
+    x0, y0, x1, y1 = obj.box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def _agreement(obj: SceneObject, attrs: Attrs) -> int:
+    """Attributes the phrase gets right minus those it gets wrong (unfixed ones count 0)."""
+    fixed = [k for k in ATTRIBUTES if attrs.get(k) is not None]
+    return sum(1 if getattr(obj, k) == attrs[k] else -1 for k in fixed)
+
+
+class OracleBackend:
+    """Answers every ``VisualBackend`` call from the annotations of ``scenes``."""
+
+    def __init__(self, scenes: dict[str, Scene]) -> None:
+        self._scenes = scenes
+
+    def _inside(self, image_id: str, box: Box) -> list[SceneObject]:
+        """Objects whose box centre lies in ``box`` (the patch "contains" them)."""
+        return [o for o in self._scenes[image_id].objects if _centre_inside(o, box)]
+
+    def _select(self, image_id: str, box: Box, name: str) -> list[SceneObject]:
+        attrs = _parse(name)
+        return [] if attrs is None else select(self._inside(image_id, box), attrs)
+
+    def find(self, image_id: str, box: Box, name: str) -> list[Box]:
+        return [o.box for o in self._select(image_id, box, name)]
+
+    def verify_property(self, image_id: str, box: Box, name: str, prop: str) -> bool:
+        """True when some ``name`` object has every attribute word of ``prop``.
+
+        A property with no attribute word (e.g. "left") is never verified.
+        """
+        attrs = _parse(prop)
+        if attrs is None or all(v is None for v in attrs.values()):
+            return False
+        return bool(select(self._select(image_id, box, name), attrs))
+
+    def best_text_match(self, image_id: str, box: Box, options: list[str]) -> str:
+        """The option agreeing most with the patch's largest object; ties go to the first."""
+        objects = self._inside(image_id, box)
+        if not objects:
+            return options[0]
+        dominant = max(objects, key=_area)
+
+        def score(option: str) -> float:
+            attrs = _parse(option)
+            return float("-inf") if attrs is None else _agreement(dominant, attrs)
+
+        return max(options, key=score)
+
+    def simple_query(self, image_id: str, box: Box, question: str) -> str:
+        """Answers "what colour/shape/pattern/size is X", "how many X", "is there X".
+
+        Anything else is answered "unknown"; an attribute of an absent object is "none".
+        """
+        text = " ".join(re.findall(r"[a-z]+", question.lower()))
+        if m := _QUERY_ATTRIBUTE.match(text):
+            objects = self._select(image_id, box, m.group(2))
+            if not objects:
+                return "none"
+            return getattr(max(objects, key=_area), _ATTRIBUTE_WORD[m.group(1)])
+        if m := _QUERY_COUNT.match(text):
+            return str(len(self._select(image_id, box, m.group(1))))
+        if m := _QUERY_EXISTS.match(text):
+            return "yes" if self._select(image_id, box, m.group(1)) else "no"
+        return "unknown"
+
+    def image_text_score(self, image_id: str, box: Box, text: str) -> float:
+        """1.0 when ``text``, read as a noun phrase, names an object in the box, else 0.0."""
+        return 1.0 if self._select(image_id, box, text) else 0.0

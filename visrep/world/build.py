@@ -1,0 +1,186 @@
+"""Build the shapes world on disk, in the formats real data comes in.
+
+Layout of a world directory::
+
+    images/<image_id>.png   train_*, heldout_* and their retrieval negatives (*_negK)
+    instances.json          COCO-style; annotations carry color/size/pattern/shape too
+    refs.json               RefCOCO-style refs (bbox, or boxes for "all ..." phrases)
+    questions.json          GQA-style questions
+    retrieval.json          captions with candidate image ids and the true index
+    world.json              manifest (parameters and counts), written last
+
+Each image's content comes from ``random.Random(f"{seed}:{image_id}")``, so a world is a
+pure function of its parameters (byte-identical json) and growing train_images leaves the
+existing images unchanged.  The world is written to a temporary sibling directory and
+renamed into place, so a crash never leaves a half world that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from visrep.world.records import COLORS, SHAPES, TASK_KINDS, Scene, Task
+from visrep.world.render import render_scene
+from visrep.world.retrieval import make_retrieve
+from visrep.world.scenes import generate_scene
+from visrep.world.tasks import make_detect, make_vqa
+
+MANIFEST = "world.json"
+FORMAT_VERSION = 1
+SPLITS = {"train": "train_images", "heldout": "heldout_images"}
+CATEGORIES = [f"{c} {s}" for c in COLORS for s in SHAPES]  # category_id = index + 1
+
+
+@dataclass(frozen=True)
+class WorldIndex:
+    """A built world: where it is, what made it, and how many tasks of each kind/split."""
+
+    dir: Path
+    params: dict[str, Any]
+    counts: dict[str, int]  # "kind/split" -> tasks, plus "images/split"
+
+
+def build_world(
+    out_dir: Path, *, seed: int, image_size: int, min_objects: int, max_objects: int,
+    train_images: int, heldout_images: int, tasks_per_image: int, retrieval_candidates: int,
+    kinds: tuple[str, ...] | list[str],
+) -> WorldIndex:
+    """Build the world into ``out_dir``, or reuse the one there if its parameters match.
+
+    Raises ValueError if ``out_dir`` holds a world built with other parameters, or holds
+    files that are not a world.
+    """
+    unknown = set(kinds) - set(TASK_KINDS)
+    if unknown or retrieval_candidates < 2:
+        raise ValueError(f"bad world parameters: kinds {sorted(unknown)} / retrieval_candidates {retrieval_candidates}")
+    params = {
+        "seed": seed, "image_size": image_size, "min_objects": min_objects,
+        "max_objects": max_objects, "train_images": train_images,
+        "heldout_images": heldout_images, "tasks_per_image": tasks_per_image,
+        "retrieval_candidates": retrieval_candidates, "kinds": list(kinds),
+    }
+    out_dir = Path(out_dir)
+    existing = _existing(out_dir, params)
+    if existing:
+        return existing
+    tmp = out_dir.parent / f".{out_dir.name}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "images").mkdir(parents=True)
+    try:
+        counts = _write(tmp, params)
+        _dump(tmp / MANIFEST, {"format": FORMAT_VERSION, "params": params, "counts": counts})
+        if out_dir.is_dir():
+            out_dir.rmdir()  # empty, or _existing would have raised
+        os.rename(tmp, out_dir)
+    except OSError:
+        if not (out_dir / MANIFEST).is_file():  # not a concurrent builder finishing first
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _existing(out_dir, params)
+
+
+def _existing(out_dir: Path, params: dict[str, Any]) -> WorldIndex | None:
+    manifest = out_dir / MANIFEST
+    if not manifest.is_file():
+        if out_dir.exists() and any(out_dir.iterdir()):
+            raise ValueError(f"{out_dir} exists, is not empty and has no {MANIFEST}: not a world")
+        return None
+    found = json.loads(manifest.read_text())
+    if found.get("format") != FORMAT_VERSION or found.get("params") != params:
+        diff = {k: (found.get("params", {}).get(k), v) for k, v in params.items()
+                if found.get("params", {}).get(k) != v}
+        raise ValueError(f"{out_dir} holds a world with other parameters (found, wanted): {diff}; "
+                         "remove it or build elsewhere")
+    return WorldIndex(out_dir, params, found["counts"])
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def _write(root: Path, params: dict[str, Any]) -> dict[str, int]:
+    """Generate, render and write every image and task; return the counts."""
+    scenes: list[tuple[Scene, str]] = []
+    tasks: list[Task] = []
+    for split, count_key in SPLITS.items():
+        for n in range(params[count_key]):
+            image_id = f"{split}_{n:05d}"
+            rng = random.Random(f"{params['seed']}:{image_id}")
+            scene = generate_scene(rng, image_id, params["image_size"], params["min_objects"], params["max_objects"])
+            scenes.append((scene, split))
+            negatives = 0
+            for kind in params["kinds"]:
+                for _ in range(params["tasks_per_image"]):
+                    tid = f"{kind}/{len(tasks)}"
+                    if kind == "detect":
+                        tasks.append(make_detect(scene, rng, tid, split))
+                    elif kind == "vqa":
+                        tasks.append(make_vqa(scene, rng, tid, split))
+                    else:
+                        ids = [f"{image_id}_neg{negatives + k + 1}" for k in range(params["retrieval_candidates"] - 1)]
+                        made = make_retrieve(scene, rng, tid, split, ids)
+                        if made:
+                            tasks.append(made[0])
+                            scenes += [(s, split) for s in made[1]]
+                            negatives += len(ids)
+    for scene, _ in scenes:
+        render_scene(scene).save(root / "images" / f"{scene.image_id}.png", format="PNG")
+    _write_formats(root, scenes, tasks)
+    counts = Counter(f"{t.kind}/{t.split}" for t in tasks)
+    counts.update(f"images/{split}" for _, split in scenes)
+    return dict(sorted(counts.items()))
+
+
+def _xywh(box: Any) -> list[float]:
+    x0, y0, x1, y1 = box
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def _write_formats(root: Path, scenes: list[tuple[Scene, str]], tasks: list[Task]) -> None:
+    coco_id = {s.image_id: n + 1 for n, (s, _) in enumerate(scenes)}
+    images, annotations = [], []
+    for scene, split in scenes:
+        images.append({"id": coco_id[scene.image_id], "file_name": f"{scene.image_id}.png",
+                       "width": scene.width, "height": scene.height, "split": split})
+        for obj in scene.objects:
+            x, y, w, h = _xywh(obj.box)
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": coco_id[scene.image_id],
+                "category_id": CATEGORIES.index(obj.class_name) + 1, "bbox": [x, y, w, h],
+                "area": w * h, "iscrowd": 0, "color": obj.color, "size": obj.size,
+                "pattern": obj.pattern, "shape": obj.shape,
+            })
+    categories = [{"id": n + 1, "name": name, "supercategory": name.split()[1]}
+                  for n, name in enumerate(CATEGORIES)]
+    _dump(root / "instances.json", {"images": images, "annotations": annotations, "categories": categories})
+
+    refs, questions, retrieval = [], {}, []
+    for task in tasks:
+        number = int(task.id.split("/")[1])
+        template = task.meta["template"]
+        if task.kind == "detect":
+            boxes = [_xywh(b) for b in task.annotation["boxes"]]
+            where = {"bbox": boxes[0]} if len(boxes) == 1 else {"boxes": boxes}
+            refs.append({"ref_id": number, "image_id": coco_id[task.images[0]],
+                         "file_name": f"{task.images[0]}.png", "split": task.split,
+                         "sentences": [{"sent": task.text, "sent_id": number}], **where,
+                         "template": template})
+        elif task.kind == "vqa":
+            questions[str(number)] = {"imageId": task.images[0], "question": task.text,
+                                      "answer": task.annotation["answer"], "split": task.split,
+                                      "types": {"detailed": template}}
+        else:
+            retrieval.append({"id": number, "caption": task.text, "images": list(task.images),
+                              "index": task.annotation["index"], "split": task.split,
+                              "template": template})
+    _dump(root / "refs.json", refs)
+    _dump(root / "questions.json", questions)
+    _dump(root / "retrieval.json", retrieval)

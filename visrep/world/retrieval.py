@@ -1,0 +1,155 @@
+"""Image-text retrieval: a caption of one scene, and hard negatives edited from that scene.
+
+Negatives are the true scene with one edit a careless reader would miss: a mentioned
+object's colour or pattern swapped, two mentioned objects' positions swapped, or a
+mentioned object removed or one more added.  Every candidate is checked with
+caption_holds, so exactly one candidate fits the caption whatever the edit did.
+
+Caption forms (template name: example; meaning):
+  single:   "a striped yellow hexagon"            at least one such object
+  pair:     "a red star and a blue circle"       two distinct objects, one of each
+  relation: "a red star left of a blue circle"    such a pair in that relation
+  count:    "two green triangles"                 exactly that many such objects
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+
+from visrep.world import predicates as P
+from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Box, Scene, SceneObject, Task
+from visrep.world.scenes import fits, place_object
+from visrep.world.tasks import attrs_of
+
+NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_RELATION = re.compile(rf"^an? (.+?) ({P.RELATION_PATTERN}|and) an? (.+)$")
+_COUNT = re.compile(rf"^({'|'.join(NUMBERS)}) (.+)$")
+_SINGLE = re.compile(r"^an? (.+)$")
+_SWAPPABLE = {"color": COLORS, "pattern": PATTERNS}
+
+
+def caption_holds(scene: Scene, caption: str) -> bool:
+    """Whether the caption is true of the scene (forms in the module docstring)."""
+    text, objects = caption.strip().lower().rstrip("."), scene.objects
+    if m := _RELATION.match(text):
+        firsts, seconds = P.select(objects, P.parse_phrase(m[1])), P.select(objects, P.parse_phrase(m[3]))
+        related = P.RELATIONS.get(m[2], lambda a, b: True)  # "and": any two distinct objects
+        return any(a is not b and related(a, b) for a in firsts for b in seconds)
+    if m := _COUNT.match(text):
+        return len(P.select(objects, P.parse_phrase(m[2]))) == NUMBERS.index(m[1])
+    if m := _SINGLE.match(text):
+        return bool(P.select(objects, P.parse_phrase(m[1])))
+    raise ValueError(f"cannot parse caption {caption!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Caption:
+    template: str
+    text: str
+    mentioned: tuple[SceneObject, ...]  # the objects the caption is about
+    attrs: tuple[P.Attrs, ...]  # the phrase of each mentioned object (count: one, shared)
+
+
+def _phrase(obj: SceneObject, rng: random.Random) -> P.Attrs:
+    extra = rng.choice(((), ("pattern",), ("size",)))
+    return attrs_of(obj, ("color", "shape", *extra))
+
+
+def _draft_caption(scene: Scene, rng: random.Random, template: str) -> _Caption | None:
+    objects = scene.objects
+    if template == "single":
+        obj = rng.choice(objects)
+        attrs = _phrase(obj, rng)
+        return _Caption(template, P.with_article(P.describe(attrs)), (obj,), (attrs,))
+    if template == "count":
+        attrs = attrs_of(rng.choice(objects), rng.choice((("shape",), ("color",), ("color", "shape"))))
+        found = tuple(P.select(objects, attrs))
+        if len(found) >= len(NUMBERS):
+            return None
+        text = f"{NUMBERS[len(found)]} {P.describe(attrs, plural_noun=len(found) != 1)}"
+        return _Caption(template, text, found, (attrs,))
+    if len(objects) < 2:
+        return None
+    a, b = rng.sample(objects, 2)
+    pa, pb = _phrase(a, rng), _phrase(b, rng)
+    word = "and" if template == "pair" else rng.choice([r for r, f in P.RELATIONS.items() if f(a, b)])
+    text = f"{P.with_article(P.describe(pa))} {word} {P.with_article(P.describe(pb))}"
+    return _Caption(template, text, (a, b), (pa, pb))
+
+
+def _moved(obj: SceneObject, center: tuple[float, float]) -> SceneObject:
+    x0, y0, x1, y1 = obj.box
+    nx, ny = round(center[0] - (x1 - x0) / 2), round(center[1] - (y1 - y0) / 2)
+    box: Box = (float(nx), float(ny), float(nx + x1 - x0), float(ny + y1 - y0))
+    return dataclasses.replace(obj, box=box)
+
+
+def _edit(scene: Scene, caption: _Caption, rng: random.Random) -> tuple[SceneObject, ...] | None:
+    """The scene's objects after one random hard-negative edit (None: edit not possible)."""
+    objects = list(scene.objects)
+    kind = rng.choice(("attribute", "attribute", "relation", "remove", "add"))
+    target = rng.choice(caption.mentioned) if caption.mentioned else None
+    i = objects.index(target) if target else -1
+    if kind == "attribute" and target:
+        attrs = caption.attrs[min(caption.mentioned.index(target), len(caption.attrs) - 1)]
+        keys = [k for k in _SWAPPABLE if attrs[k] is not None]
+        if not keys:
+            return None
+        key = rng.choice(keys)
+        value = rng.choice([v for v in _SWAPPABLE[key] if v != getattr(target, key)])
+        objects[i] = dataclasses.replace(target, **{key: value})
+    elif kind == "relation" and caption.template == "relation":
+        a, b = caption.mentioned
+        ia, ib = objects.index(a), objects.index(b)
+        objects[ia], objects[ib] = _moved(a, P.center(b)), _moved(b, P.center(a))
+        rest = tuple(o for j, o in enumerate(objects) if j not in (ia, ib))
+        if not (fits(objects[ia].box, scene.width, rest)
+                and fits(objects[ib].box, scene.width, rest + (objects[ia],))):
+            return None
+    elif kind == "remove" and target and len(objects) > 1:
+        del objects[i]
+    elif kind == "add" and caption.template == "count":
+        values = {k: caption.attrs[0][k] or rng.choice(v) for k, v in
+                  (("shape", SHAPES), ("color", COLORS), ("size", SIZES), ("pattern", PATTERNS))}
+        added = place_object(rng, others=tuple(objects), image_size=scene.width, **values)
+        if added is None:
+            return None
+        objects.append(added)
+    else:
+        return None
+    return tuple(objects)
+
+
+def make_retrieve(
+    scene: Scene, rng: random.Random, task_id: str, split: str, negative_ids: list[str],
+) -> tuple[Task, list[Scene]] | None:
+    """A caption of ``scene`` and its candidates: the scene plus one negative per id.
+
+    Returns the task and the negative scenes (to render), or None when no caption of this
+    scene admitted enough distinct negatives.
+    """
+    for template in rng.sample(("single", "pair", "relation", "count"), 4):
+        caption = _draft_caption(scene, rng, template)
+        if caption is None:
+            continue
+        if not caption_holds(scene, caption.text):
+            raise AssertionError(f"caption {caption.text!r} false of its own scene")  # a bug
+        found: list[tuple[SceneObject, ...]] = []
+        for _ in range(20 * len(negative_ids)):
+            edited = _edit(scene, caption, rng)
+            if edited and edited not in found and not caption_holds(dataclasses.replace(scene, objects=edited), caption.text):
+                found.append(edited)
+            if len(found) == len(negative_ids):
+                break
+        else:
+            continue
+        negatives = [dataclasses.replace(scene, image_id=n, objects=o) for n, o in zip(negative_ids, found)]
+        candidates = [scene, *negatives]
+        rng.shuffle(candidates)
+        index = candidates.index(scene)
+        images = tuple(c.image_id for c in candidates)
+        task = Task(task_id, "retrieve", caption.text, images, {"index": index}, split, {"template": template})
+        return task, negatives
+    return None
