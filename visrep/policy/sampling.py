@@ -14,6 +14,7 @@ one before starting the other.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from dataclasses import dataclass
@@ -60,15 +61,16 @@ class VllmSampler:
             # CPU: the KV cache is host memory of a fixed size (VLLM_CPU_KVCACHE_SPACE's
             # successor; the env var, when set, still wins).  On GPU vLLM sizes it itself.
             kwargs["kv_cache_memory_bytes"] = self.cfg.kv_cache_gib * GIB
-        self._llm = LLM(
-            model=str(model_dir),
-            dtype=self.policy.dtype,
-            max_model_len=self.policy.max_model_len,
-            enforce_eager=True,
-            seed=self.seed,
-            enable_prefix_caching=True,
-            **kwargs,
-        )
+        with _inspect_models_in_process(on_cpu=not torch.cuda.is_available()):
+            self._llm = LLM(
+                model=str(model_dir),
+                dtype=self.policy.dtype,
+                max_model_len=self.policy.max_model_len,
+                enforce_eager=True,
+                seed=self.seed,
+                enable_prefix_caching=True,
+                **kwargs,
+            )
         self.model_dir = model_dir
 
     def sample(self, prompts: list[str], n: int, temperature: float, top_p: float,
@@ -121,6 +123,32 @@ class VllmSampler:
         finally:
             del llm
             gc.collect()
+
+
+@contextlib.contextmanager
+def _inspect_models_in_process(on_cpu: bool):
+    """Let vLLM inspect model classes in this process instead of a fresh interpreter.
+
+    vLLM's model registry imports the model class in ``python -m
+    vllm.model_executor.models.registry`` (to keep CUDA uninitialised in the parent) the
+    first time it meets an architecture.  That child does not run ``visrep``'s torchvision
+    fix and dies with "operator torchvision::nms does not exist".  On CPU there is no CUDA
+    to protect, so the inspection runs here instead; on GPU nothing changes.
+    """
+    if not on_cpu:
+        yield
+        return
+    from vllm.model_executor.models import registry
+
+    original = getattr(registry, "_run_in_subprocess", None)
+    if original is None:  # a vLLM without this hook: nothing to do
+        yield
+        return
+    registry._run_in_subprocess = lambda fn: fn()
+    try:
+        yield
+    finally:
+        registry._run_in_subprocess = original
 
 
 def _completion(out) -> Completion:

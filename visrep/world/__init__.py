@@ -1,7 +1,6 @@
 """The embedded shapes world: scenes, the three task generators, and the loaders.
 
-Importing this package loads only numpy/Pillow-free modules until a builder or loader is
-used; the names below are the public surface other layers use.
+Only the standard library, numpy and Pillow are needed, so any layer may import this.
 """
 
 from visrep.world.build import WorldIndex, build_world

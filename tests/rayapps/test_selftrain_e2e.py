@@ -1,0 +1,60 @@
+"""`rayapps.selftrain.main` end to end on the tiny profile, on a real local Ray cluster."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rayapps.selftrain import main
+from visrep.selftrain import trajectories as T
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+
+def _args(run: Path, *extra: str) -> list[str]:
+    return ["--config", "tiny", f"run.dir={run}", f"run.mlflow_uri=sqlite:///{run.parent}/mlflow.db", *extra]
+
+
+def test_tiny_profile_end_to_end_then_resume(tmp_path: Path, ray_cluster: None) -> None:
+    run = tmp_path / "run"
+    assert main(_args(run)) == 0
+    for rel in ("iter_000/probe.parquet", "iter_000/eval.parquet", "iter_001/grow.parquet",
+                "iter_001/eval.parquet", "iter_001/checkpoint/config.json"):
+        assert (run / rel).exists(), rel
+    grow = pd.read_parquet(run / "iter_001" / "grow.parquet")
+    assert list(grow.columns) == T.SCHEMA.names
+    assert set(grow[T.KIND]) == {"detect", "vqa", "retrieve"}
+    assert (grow.groupby(T.TASK_ID).size() == 2).all()  # k = 2 programs per task
+    assert set(grow[T.STATUS]) <= {"ok", "rejected", "error", "timeout", "memory"}
+
+    import mlflow
+
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    run_id = (run / "mlflow_run_id").read_text().strip()
+    history = client.get_metric_history(run_id, "eval/reward/vqa")
+    assert sorted(m.step for m in history) == [0, 1]
+    assert client.get_run(run_id).data.params["sampler.k"] == "2"
+
+    markers = {p: p.stat().st_mtime_ns for p in run.rglob("*.done")}
+    assert main(_args(run)) == 0  # resume: every stage is already done
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*.done")} == markers
+
+    assert main(_args(run, "run.iterations=2")) == 0  # extending a run does only iteration 2
+    assert (run / "iter_002" / "eval.done").exists()
+    assert {p: p.stat().st_mtime_ns for p in markers} == markers
+
+
+def test_changed_config_on_existing_run_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("sampler:\n  k: 99\n")
+    assert main(_args(run)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sampler.k" in err[0]
+
+
+def test_bad_override_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_args(tmp_path / "run", "sampler.kk=1")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("selftrain: error: unknown config key 'sampler.kk' (known: ")
+    assert not (tmp_path / "run").exists()  # nothing half-written

@@ -1,0 +1,27 @@
+"""cluster.yaml validates offline against Ray's own cluster-launcher schema."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _validate(config: dict) -> None:
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    validate_config(prepare_config(config))
+
+
+def test_cluster_yaml_is_a_valid_ray_cluster_config() -> None:
+    config = yaml.safe_load((ROOT / "cluster.yaml").read_text())
+    _validate(config)
+    assert "rayapps.selftrain" in (ROOT / "cluster.yaml").read_text().splitlines()[0]
+
+
+def test_the_validation_can_fail() -> None:
+    config = yaml.safe_load((ROOT / "cluster.yaml").read_text())
+    config["no_such_key"] = 1
+    with pytest.raises(Exception, match="no_such_key"):
+        _validate(config)
