@@ -19,10 +19,9 @@ class SamplerActor:
     """Owns one engine; ``load`` swaps in a new checkpoint at the start of each grow phase."""
 
     def __init__(self, name: str, model_dir: str, version: int, policy: PolicyConfig,
-                 sampler: SamplerConfig, prompt: PromptConfig, seeds: list[Seed], seed: int) -> None:
+                 sampler: SamplerConfig, seeds: list[Seed], seed: int) -> None:
         self._name = name
         self._cfg = sampler
-        self._prompt = prompt
         self._seeds = seeds
         self._seed = seed
         self._version = version
@@ -34,10 +33,14 @@ class SamplerActor:
             self._engine.reload(Path(model_dir))
             self._version = version
 
-    def sample(self, tasks: list[Task], k: int, temperature: float) -> SampleBatch:
-        """``k`` programs per task (``temperature`` 0: one greedy program), with token counts."""
+    def sample(self, tasks: list[Task], k: int, temperature: float, prompt: PromptConfig) -> SampleBatch:
+        """``k`` programs per task (``temperature`` 0: one greedy program), with token counts.
+
+        ``prompt`` comes with each call because the few-shot probe and the policy's own
+        sampling use different prompts from the same engine.
+        """
         start = time.perf_counter()
-        prompts = [prompt_for(t.kind, t.text, self._seeds, self._prompt) for t in tasks]
+        prompts = [prompt_for(t.kind, t.text, self._seeds, prompt) for t in tasks]
         outs = self._engine.sample(prompts, n=k, temperature=temperature, top_p=self._cfg.top_p,
                                    max_tokens=self._cfg.max_tokens, seed=self._seed, stop=STOP)
         programs = [

@@ -16,6 +16,7 @@ from typing import Any
 import ray
 from tqdm import tqdm
 
+from visrep.config import PromptConfig
 from visrep.selftrain.trajectories import make_row
 from visrep.world.records import Task
 
@@ -40,13 +41,13 @@ class PhaseOutput:
 
 
 def run_phase(pools: Pools, tasks: list[Task], *, iteration: int, phase: str, k: int,
-              temperature: float, batch_tasks: int) -> PhaseOutput:
+              temperature: float, prompt: PromptConfig, batch_tasks: int) -> PhaseOutput:
     """Sample ``k`` programs per task, execute and score them; rows in task order."""
     start = time.perf_counter()
     batches = [tasks[i:i + batch_tasks] for i in range(0, len(tasks), batch_tasks)]
     chains: dict[Any, tuple[int, Any, Any]] = {}
     for n, batch in enumerate(batches):
-        sampled = pools.samplers[n % len(pools.samplers)].sample.remote(batch, k, temperature)
+        sampled = pools.samplers[n % len(pools.samplers)].sample.remote(batch, k, temperature, prompt)
         executed = pools.executors[n % len(pools.executors)].run.remote(batch, sampled)
         scored = pools.scorers[n % len(pools.scorers)].score.remote(batch, executed)
         chains[scored] = (n, sampled, executed)

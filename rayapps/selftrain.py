@@ -29,7 +29,7 @@ from actors.scorer import ScorerActor
 from rayapps.cluster import actor_options, connect
 from rayapps.pipeline import PhaseOutput, Pools, run_phase
 from rayapps.tracking import Tracker, summary_line
-from visrep.config import CONFIG_DIR, Config, ConfigError, load_config, to_dict
+from visrep.config import CONFIG_DIR, Config, ConfigError, PromptConfig, load_config, to_dict
 from visrep.policy.models import resolve_model
 from visrep.selftrain import trajectories as T
 from visrep.selftrain.examples import Seed, load_seeds, program_body, training_pair
@@ -117,8 +117,8 @@ class SelfTrain:
         samplers = [
             sampler_cls.options(**actor_options(res.sampler_cpus, res.sampler_gpus, {
                 "VLLM_CPU_KVCACHE_SPACE": str(cfg.sampler.kv_cache_gib)})).remote(
-                f"sampler-{n}", str(model_dir), version, cfg.policy, cfg.sampler, cfg.prompt,
-                seeds, cfg.run.seed + n)
+                f"sampler-{n}", str(model_dir), version, cfg.policy, cfg.sampler, seeds,
+                cfg.run.seed + n)
             for n in range(res.samplers)
         ]
         executors = [ray.remote(ExecutorActor).options(**actor_options(res.executor_cpus, 0))
@@ -132,10 +132,11 @@ class SelfTrain:
         ray.get([s.load.remote(str(model_dir), version) for s in self.pools.samplers])
 
     # ---- stages ------------------------------------------------------------------
-    def _phase(self, i: int, phase: str, tasks: list[Task], k: int, temperature: float) -> PhaseOutput:
+    def _phase(self, i: int, phase: str, tasks: list[Task], k: int, temperature: float,
+               prompt: PromptConfig | None = None) -> PhaseOutput:
         assert self.pools is not None
         return run_phase(self.pools, tasks, iteration=i, phase=phase, k=k, temperature=temperature,
-                         batch_tasks=self.cfg.sampler.batch_tasks)
+                         prompt=prompt or self.cfg.prompt, batch_tasks=self.cfg.sampler.batch_tasks)
 
     def _finish_phase(self, i: int, phase: str, out: PhaseOutput, extra: dict[str, float]) -> dict[str, float]:
         T.write_rows(out.rows, self.rd.trajectories(i, phase))
@@ -170,7 +171,8 @@ class SelfTrain:
         """Iteration 0: probe few-shot prompting; warm-start on seeds if it solves too little."""
         ws = self.cfg.warm_start
         probe = random.Random(self.cfg.run.seed).sample(train, min(ws.probe_tasks, len(train)))
-        out = self._phase(0, "probe", probe, self.cfg.sampler.k, self.cfg.sampler.temperature)
+        out = self._phase(0, "probe", probe, self.cfg.sampler.k, self.cfg.sampler.temperature,
+                          ws.probe_prompt)
         T.write_rows(out.rows, self.rd.trajectories(0, "probe"))
         solved = phase_metrics(out.rows, "probe")
         rate = _mean([v for k, v in solved.items() if k.startswith("probe/solved/")])

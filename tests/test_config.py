@@ -62,3 +62,9 @@ def test_configs_are_frozen_and_flatten() -> None:
         cfg.sampler.k = 3  # type: ignore[misc]
     flat = flatten(to_dict(cfg))
     assert flat["sampler.k"] == cfg.sampler.k and flat["policy.model"] == "smollm2"
+
+
+def test_partial_nested_section_keeps_field_defaults() -> None:
+    cfg = load_config("tiny", ["warm_start.probe_prompt.few_shot=2"])
+    assert cfg.warm_start.probe_prompt.few_shot == 2
+    assert cfg.warm_start.probe_prompt.api_style == "full"  # the field's default, not the class's

@@ -81,10 +81,15 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class PromptConfig:
-    """How a task becomes a prompt."""
+    """How a task becomes a prompt: how many seed examples and how much of the API it shows.
 
-    few_shot: int = 3
-    api_style: str = "signatures"  # full | signatures: how much of the API the prompt shows
+    The policy's prompt (``prompt:``) can be short, since fine-tuning teaches the API; the
+    few-shot probe (``warm_start.probe_prompt``) shows the API and worked examples, since
+    it asks whether the untrained model can write programs from the prompt alone.
+    """
+
+    few_shot: int = 0
+    api_style: str = "none"  # full | signatures | none
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ class WarmStartConfig:
     """Seed programs (the paper's human corrections) used when few-shot fails."""
 
     seeds_file: str = "configs/seeds/programs.jsonl"
+    probe_prompt: PromptConfig = field(default_factory=lambda: PromptConfig(few_shot=3, api_style="full"))
     min_solve_rate: float = 0.10
     epochs: int = 3
     lr: float = 1e-4
@@ -207,9 +213,13 @@ def _build(cls: type, data: dict[str, Any], path: str) -> Any:
         if key not in names:
             where = f"{path}.{key}" if path else key
             raise ConfigError(f"unknown config key '{where}' (known: {', '.join(sorted(names))})")
+    defaults = cls()
     kwargs = {}
     for key, value in data.items():
         where = f"{path}.{key}" if path else key
+        if dataclasses.is_dataclass(hints[key]) and isinstance(value, dict):
+            # A partial section keeps the field's own defaults for the keys it leaves out.
+            value = {**dataclasses.asdict(getattr(defaults, key)), **value}
         kwargs[key] = _coerce(value, hints[key], where)
     return cls(**kwargs)
 

@@ -14,5 +14,11 @@ SMALL = dict(seed=7, image_size=96, min_objects=2, max_objects=5, train_images=1
 
 
 @pytest.fixture(scope="session")
+def small() -> dict:
+    """The small world's parameters (copy before changing)."""
+    return dict(SMALL)
+
+
+@pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_world(tmp_path_factory.mktemp("w") / "world", **SMALL).dir

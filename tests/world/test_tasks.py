@@ -14,7 +14,7 @@ import pytest
 
 from visrep.world import load_scenes, load_tasks
 from visrep.world import predicates as P
-from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Scene, Task
+from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Scene, SceneObject, Task
 from visrep.world.retrieval import caption_holds, make_retrieve
 from visrep.world.scenes import generate_scene
 from visrep.world.tasks import DETECT_TEMPLATES, make_detect, make_vqa
@@ -113,19 +113,15 @@ def test_generators_cover_every_template_and_check() -> None:
     assert 0.25 < answers["yes"] / (answers["yes"] + answers["no"]) < 0.75  # not a constant
 
 
+def small(color: str, shape: str, box: tuple[float, float, float, float]) -> SceneObject:
+    return SceneObject(shape=shape, color=color, size="small", pattern="solid", box=box)
+
+
 @pytest.mark.parametrize("caption,expected", [
     ("a red star", True), ("a blue star", False), ("one red star", True), ("two stars", False),
     ("a red star and a blue circle", True), ("a red star and a red star", False),
     ("a red star left of a blue circle", True), ("a red star right of a blue circle", False),
 ])
 def test_caption_holds(caption: str, expected: bool) -> None:
-    scene = Scene("x", 64, 64, (
-        P_obj("red", "star", (0, 0, 10, 10)), P_obj("blue", "circle", (30, 0, 40, 10)),
-    ))
+    scene = Scene("x", 64, 64, (small("red", "star", (0, 0, 10, 10)), small("blue", "circle", (30, 0, 40, 10))))
     assert caption_holds(scene, caption) is expected
-
-
-def P_obj(color: str, shape: str, box: tuple[float, float, float, float]):
-    from visrep.world.records import SceneObject
-
-    return SceneObject(shape=shape, color=color, size="small", pattern="solid", box=box)

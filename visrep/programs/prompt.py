@@ -70,25 +70,34 @@ def _return_contract() -> str:
     return "\n".join(lines)
 
 
+def _property_line(prefix: str, name: str, prop: property) -> str:
+    return f"{prefix}{name}: {prop.fget.__annotations__['return']}  # {_first_line(prop)}"
+
+
+def _def_block(name: str, fn: Callable[..., Any], indent: str) -> str:
+    header = f"\n{indent}def {name}{_signature(fn, with_self=True)}:"
+    return header + "\n" + _docstring_block(fn, indent + INDENT)
+
+
+def _call_line(prefix: str, name: str, fn: Callable[..., Any]) -> str:
+    return f"{prefix}{name}{_signature(fn, with_self=False)}  # {_first_line(fn)}"
+
+
 def _render_full() -> str:
     props, methods = api_members()
     lines = ["class ImagePatch:", _docstring_block(ImagePatch, INDENT)]
-    lines += [f"{INDENT}{n}: {p.fget.__annotations__['return']}  # {_first_line(p)}"
-              for n, p in props]
-    for name, fn in methods:
-        lines += [f"\n{INDENT}def {name}{_signature(fn, True)}:", _docstring_block(fn, INDENT * 2)]
-    for fn in PROGRAM_FUNCTIONS:
-        lines += [f"\ndef {fn.__name__}{_signature(fn, True)}:", _docstring_block(fn, INDENT)]
+    lines += [_property_line(INDENT, n, p) for n, p in props]
+    lines += [_def_block(n, fn, INDENT) for n, fn in methods]
+    lines += [_def_block(fn.__name__, fn, "") for fn in PROGRAM_FUNCTIONS]
     return "\n".join(lines)
 
 
 def _render_signatures() -> str:
     props, methods = api_members()
     lines = [f"# ImagePatch: {_first_line(ImagePatch)} {_doc(ImagePatch).splitlines()[-1]}"]
-    lines += [f"ImagePatch.{n}: {p.fget.__annotations__['return']}  # {_first_line(p)}"
-              for n, p in props]
-    lines += [f"ImagePatch.{n}{_signature(fn, False)}  # {_first_line(fn)}" for n, fn in methods]
-    lines += [f"{fn.__name__}{_signature(fn, False)}  # {_first_line(fn)}" for fn in PROGRAM_FUNCTIONS]
+    lines += [_property_line("ImagePatch.", n, p) for n, p in props]
+    lines += [_call_line("ImagePatch.", n, fn) for n, fn in methods]
+    lines += [_call_line("", fn.__name__, fn) for fn in PROGRAM_FUNCTIONS]
     return "\n".join(lines)
 
 

@@ -88,6 +88,10 @@ def _apply_limits(limits: ExecutorConfig) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
+def _error_payload(message: str) -> bytes:
+    return json.dumps({"status": "error", "error": message}).encode()
+
+
 def _run_child(source: str, namespace: dict[str, Any], call: Callable[[dict[str, Any]], Any],
                limits: ExecutorConfig, fd: int) -> NoReturn:
     """Child side: limit, run, write one JSON payload to ``fd``, exit without cleanup.
@@ -112,10 +116,9 @@ def _run_child(source: str, namespace: dict[str, Any], call: Callable[[dict[str,
         try:
             data = json.dumps(payload).encode()
         except (TypeError, ValueError) as exc:
-            data = json.dumps({"status": "error", "error": f"result is not plain data: {exc}"}).encode()
+            data = _error_payload(f"result is not plain data: {exc}")
         if len(data) > MAX_RESULT_BYTES:
-            data = json.dumps({"status": "error",
-                               "error": f"result too large ({len(data)} bytes)"}).encode()
+            data = _error_payload(f"result too large ({len(data)} bytes)")
         with os.fdopen(fd, "wb") as pipe:
             pipe.write(data)
         code = 0

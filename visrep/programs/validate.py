@@ -9,9 +9,10 @@ rules, each with the reason:
 - no ``try`` and no ``raise``: a program that swallows errors hides tool failures from the
   reward, and exception classes are not among the allowed names anyway; failures surface as
   the ``error`` status with the line;
-- no name or attribute starting with ``_`` (``__class__``, ``__builtins__``, the patch's
-  private slots), and no frame/code/generator introspection attributes (``gi_frame``,
-  ``f_globals``, ``tb_frame``, ``co_code`` …, reachable without underscores);
+- no name (but the throwaway ``_``) or attribute starting with ``_`` (``__class__``,
+  ``__builtins__``, the patch's private slots), and no frame/code/generator
+  introspection attributes (``gi_frame``, ``f_globals``, ``tb_frame``, ``co_code`` …,
+  reachable without underscores);
 - no ``.format``/``.format_map``: a format field ("{0.__class__}") reaches attributes
   from inside a string, where the AST cannot see it (f-strings are fine: their fields are
   ordinary expressions, checked like any other);
@@ -61,6 +62,11 @@ def _reject(node: ast.AST, what: str) -> ProgramRejected:
     return ProgramRejected(f"line {getattr(node, 'lineno', 0)}: {what}")
 
 
+def _private(name: str) -> bool:
+    """Underscore names, except the throwaway ``_`` (``for _ in range(3)``)."""
+    return name.startswith("_") and name != "_"
+
+
 def _bound_names(tree: ast.AST) -> set[str]:
     """Names the program binds itself (variables, parameters, nested functions)."""
     bound: set[str] = set()
@@ -83,7 +89,7 @@ def _check_node(node: ast.AST, known: set[str]) -> None:
     if isinstance(node, ast.Name):
         if node.id in FORBIDDEN_NAMES:
             raise _reject(node, f"{node.id} is not allowed")
-        if node.id.startswith("_"):
+        if _private(node.id):
             raise _reject(node, f"name {node.id!r} starts with an underscore")
         if node.id not in known:
             raise _reject(node, f"name {node.id!r} is not defined or not allowed")
@@ -98,7 +104,7 @@ def _check_node(node: ast.AST, known: set[str]) -> None:
             raise _reject(node, "assigning to an attribute is not allowed")
     elif isinstance(node, (ast.FunctionDef, ast.arg)):
         name = node.name if isinstance(node, ast.FunctionDef) else node.arg
-        if name.startswith("_"):
+        if _private(name):
             raise _reject(node, f"name {name!r} starts with an underscore")
         if isinstance(node, ast.FunctionDef) and node.decorator_list:
             raise _reject(node, "decorator is not allowed")

@@ -36,7 +36,11 @@ def _run_on_image(source: str, kind: TaskKind, backend: VisualBackend, image_id:
 
 def execute(program_source: str, task: Task, backend: VisualBackend,
             sizes: dict[str, tuple[int, int]], limits: ExecutorConfig) -> ExecResult:
-    """Execute ``program_source`` on ``task``; the value is plain data for the reward."""
+    """Execute ``program_source`` on ``task``; the value is plain data for the reward.
+
+    ``api_calls`` and ``duration_s`` are summed over runs; ``extra`` holds the printed
+    text (``stdout``, capped per run) and, when a retrieve run fails, its ``candidate``.
+    """
     if not task.images:
         raise ValueError(f"task {task.id} has no images")
     images = task.images if task.kind == "retrieve" else task.images[:1]

@@ -62,6 +62,7 @@ class OracleBackend:
         return [] if attrs is None else select(self._inside(image_id, box), attrs)
 
     def find(self, image_id: str, box: Box, name: str) -> list[Box]:
+        """Boxes of the matching objects, in scene order (ImagePatch sorts them)."""
         return [o.box for o in self._select(image_id, box, name)]
 
     def verify_property(self, image_id: str, box: Box, name: str, prop: str) -> bool:

@@ -59,7 +59,8 @@ def build_world(
     """
     unknown = set(kinds) - set(TASK_KINDS)
     if unknown or retrieval_candidates < 2:
-        raise ValueError(f"bad world parameters: kinds {sorted(unknown)} / retrieval_candidates {retrieval_candidates}")
+        raise ValueError(f"bad world parameters: unknown kinds {sorted(unknown)} or "
+                         f"retrieval_candidates {retrieval_candidates} < 2")
     params = {
         "seed": seed, "image_size": image_size, "min_objects": min_objects,
         "max_objects": max_objects, "train_images": train_images,
@@ -106,6 +107,30 @@ def _dump(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=1) + "\n")
 
 
+def _image_tasks(
+    scene: Scene, rng: random.Random, split: str, params: dict[str, Any], first: int,
+) -> tuple[list[Task], list[Scene]]:
+    """tasks_per_image tasks of each kind for one image (numbered from ``first``), and the
+    retrieval negatives they need rendered."""
+    tasks: list[Task] = []
+    negatives: list[Scene] = []
+    for kind in params["kinds"]:
+        for _ in range(params["tasks_per_image"]):
+            tid = f"{kind}/{first + len(tasks)}"
+            if kind == "detect":
+                tasks.append(make_detect(scene, rng, tid, split))
+            elif kind == "vqa":
+                tasks.append(make_vqa(scene, rng, tid, split))
+            else:
+                n = len(negatives)
+                ids = [f"{scene.image_id}_neg{n + k}" for k in range(1, params["retrieval_candidates"])]
+                made = make_retrieve(scene, rng, tid, split, ids)
+                if made:
+                    tasks.append(made[0])
+                    negatives += made[1]
+    return tasks, negatives
+
+
 def _write(root: Path, params: dict[str, Any]) -> dict[str, int]:
     """Generate, render and write every image and task; return the counts."""
     scenes: list[tuple[Scene, str]] = []
@@ -114,23 +139,12 @@ def _write(root: Path, params: dict[str, Any]) -> dict[str, int]:
         for n in range(params[count_key]):
             image_id = f"{split}_{n:05d}"
             rng = random.Random(f"{params['seed']}:{image_id}")
-            scene = generate_scene(rng, image_id, params["image_size"], params["min_objects"], params["max_objects"])
-            scenes.append((scene, split))
-            negatives = 0
-            for kind in params["kinds"]:
-                for _ in range(params["tasks_per_image"]):
-                    tid = f"{kind}/{len(tasks)}"
-                    if kind == "detect":
-                        tasks.append(make_detect(scene, rng, tid, split))
-                    elif kind == "vqa":
-                        tasks.append(make_vqa(scene, rng, tid, split))
-                    else:
-                        ids = [f"{image_id}_neg{negatives + k + 1}" for k in range(params["retrieval_candidates"] - 1)]
-                        made = make_retrieve(scene, rng, tid, split, ids)
-                        if made:
-                            tasks.append(made[0])
-                            scenes += [(s, split) for s in made[1]]
-                            negatives += len(ids)
+            scene = generate_scene(
+                rng, image_id, params["image_size"], params["min_objects"], params["max_objects"],
+            )
+            image_tasks, negatives = _image_tasks(scene, rng, split, params, len(tasks))
+            tasks += image_tasks
+            scenes += [(s, split) for s in (scene, *negatives)]
     for scene, _ in scenes:
         render_scene(scene).save(root / "images" / f"{scene.image_id}.png", format="PNG")
     _write_formats(root, scenes, tasks)

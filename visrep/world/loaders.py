@@ -161,9 +161,14 @@ def load_tasks(root: Path, split: str | None = None) -> list[Task]:
 
 
 def image_path(root: Path, image_id: str) -> Path:
-    """The image file of an image id: images/<image_id> with a .png/.jpg/.jpeg suffix."""
+    """The image file of an image id: images/<image_id> with a .png/.jpg/.jpeg suffix.
+
+    When no such file exists the .png path is returned (where a world writes it), so
+    ``image_path(root, "").parent`` names the image folder and a missing image fails
+    where it is opened, with the path in the error.
+    """
+    folder = Path(root) / "images"
     for suffix in IMAGE_SUFFIXES:
-        path = Path(root) / "images" / f"{image_id}{suffix}"
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"{Path(root) / 'images'}: no image {image_id} ({'/'.join(IMAGE_SUFFIXES)})")
+        if (folder / f"{image_id}{suffix}").is_file():
+            return folder / f"{image_id}{suffix}"
+    return folder / f"{image_id}{IMAGE_SUFFIXES[0]}"

@@ -49,7 +49,7 @@ class _Caption:
     template: str
     text: str
     mentioned: tuple[SceneObject, ...]  # the objects the caption is about
-    attrs: tuple[P.Attrs, ...]  # the phrase of each mentioned object (count: one, shared)
+    attrs: tuple[P.Attrs, ...]  # the phrase that mentions each of them
 
 
 def _phrase(obj: SceneObject, rng: random.Random) -> P.Attrs:
@@ -69,7 +69,7 @@ def _draft_caption(scene: Scene, rng: random.Random, template: str) -> _Caption 
         if len(found) >= len(NUMBERS):
             return None
         text = f"{NUMBERS[len(found)]} {P.describe(attrs, plural_noun=len(found) != 1)}"
-        return _Caption(template, text, found, (attrs,))
+        return _Caption(template, text, found, (attrs,) * len(found))
     if len(objects) < 2:
         return None
     a, b = rng.sample(objects, 2)
@@ -90,10 +90,10 @@ def _edit(scene: Scene, caption: _Caption, rng: random.Random) -> tuple[SceneObj
     """The scene's objects after one random hard-negative edit (None: edit not possible)."""
     objects = list(scene.objects)
     kind = rng.choice(("attribute", "attribute", "relation", "remove", "add"))
-    target = rng.choice(caption.mentioned) if caption.mentioned else None
-    i = objects.index(target) if target else -1
-    if kind == "attribute" and target:
-        attrs = caption.attrs[min(caption.mentioned.index(target), len(caption.attrs) - 1)]
+    target = rng.choice(caption.mentioned)  # never empty: captions describe real objects
+    i = objects.index(target)
+    if kind == "attribute":
+        attrs = caption.attrs[caption.mentioned.index(target)]
         keys = [k for k in _SWAPPABLE if attrs[k] is not None]
         if not keys:
             return None
@@ -108,7 +108,7 @@ def _edit(scene: Scene, caption: _Caption, rng: random.Random) -> tuple[SceneObj
         if not (fits(objects[ia].box, scene.width, rest)
                 and fits(objects[ib].box, scene.width, rest + (objects[ia],))):
             return None
-    elif kind == "remove" and target and len(objects) > 1:
+    elif kind == "remove" and len(objects) > 1:
         del objects[i]
     elif kind == "add" and caption.template == "count":
         values = {k: caption.attrs[0][k] or rng.choice(v) for k, v in
@@ -120,6 +120,22 @@ def _edit(scene: Scene, caption: _Caption, rng: random.Random) -> tuple[SceneObj
     else:
         return None
     return tuple(objects)
+
+
+def _negatives(
+    scene: Scene, caption: _Caption, rng: random.Random, wanted: int,
+) -> list[tuple[SceneObject, ...]] | None:
+    """``wanted`` distinct edited object lists of which the caption is false, or None."""
+    found: list[tuple[SceneObject, ...]] = []
+    for _ in range(20 * wanted):
+        edited = _edit(scene, caption, rng)
+        if edited is None or edited in found:
+            continue
+        if not caption_holds(dataclasses.replace(scene, objects=edited), caption.text):
+            found.append(edited)
+            if len(found) == wanted:
+                return found
+    return None
 
 
 def make_retrieve(
@@ -136,20 +152,14 @@ def make_retrieve(
             continue
         if not caption_holds(scene, caption.text):
             raise AssertionError(f"caption {caption.text!r} false of its own scene")  # a bug
-        found: list[tuple[SceneObject, ...]] = []
-        for _ in range(20 * len(negative_ids)):
-            edited = _edit(scene, caption, rng)
-            if edited and edited not in found and not caption_holds(dataclasses.replace(scene, objects=edited), caption.text):
-                found.append(edited)
-            if len(found) == len(negative_ids):
-                break
-        else:
+        found = _negatives(scene, caption, rng, len(negative_ids))
+        if found is None:
             continue
         negatives = [dataclasses.replace(scene, image_id=n, objects=o) for n, o in zip(negative_ids, found)]
         candidates = [scene, *negatives]
         rng.shuffle(candidates)
         index = candidates.index(scene)
         images = tuple(c.image_id for c in candidates)
-        task = Task(task_id, "retrieve", caption.text, images, {"index": index}, split, {"template": template})
-        return task, negatives
+        meta = {"template": template}
+        return Task(task_id, "retrieve", caption.text, images, {"index": index}, split, meta), negatives
     return None

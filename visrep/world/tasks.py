@@ -1,5 +1,7 @@
 """Detection and VQA task generators: choose the objects first, then the words for them.
 
+(Retrieval, which also edits scenes into hard negatives, lives in retrieval.py.)
+
 Each generator tries its templates in random order and keeps the first one the scene
 supports; every "the ..." phrase is checked unique through predicates.refer, so a phrase
 never names an object other than the one whose box or attribute is the answer.
@@ -14,7 +16,8 @@ from collections.abc import Callable
 from visrep.world import predicates as P
 from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Scene, SceneObject, Task
 
-Draft = tuple[str, str, dict]  # (template, text, annotation)
+# (template, text, payload): payload is the vqa annotation, or {"objects": [...]} for detect
+Draft = tuple[str, str, dict]
 _VALUES = {"size": SIZES, "pattern": PATTERNS, "color": COLORS, "shape": SHAPES}
 
 
