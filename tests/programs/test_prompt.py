@@ -19,7 +19,7 @@ def _documented() -> list[tuple[str, object]]:
     return [*props, *methods, *((f.__name__, f) for f in PROGRAM_FUNCTIONS)]
 
 
-@pytest.mark.parametrize("style", API_STYLES)
+@pytest.mark.parametrize("style", [s for s in API_STYLES if s != "none"])
 def test_every_public_member_and_its_first_doc_line_is_rendered(style: str) -> None:
     stub = render_api(style)
     for name, obj in _documented():
@@ -71,3 +71,9 @@ def test_example_bodies_are_reindented() -> None:
 def test_unknown_style_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown api style 'short'"):
         render_api("short")
+
+
+def test_none_style_is_the_task_alone() -> None:
+    assert render_api("none") == ""
+    assert render_prompt("vqa", "Is there a red star?", [], "none") == (
+        "# Task (vqa): Is there a red star?\ndef execute_command(image):\n")

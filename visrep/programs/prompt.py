@@ -27,7 +27,7 @@ from visrep.visual.api import PROGRAM_FUNCTIONS, RETURN_CONTRACT, ImagePatch
 
 TASK_MARKER = "# Task"
 DEF_LINE = "def execute_command(image):"
-API_STYLES = ("full", "signatures")
+API_STYLES = ("full", "signatures", "none")
 INDENT = "    "
 
 
@@ -102,15 +102,18 @@ def _render_signatures() -> str:
 
 
 def render_api(style: str = "full") -> str:
-    """The API stub: ``full`` (Python stub with docstrings) or ``signatures`` (a line each).
+    """The API stub: ``full`` (Python stub with docstrings), ``signatures`` (a line each)
+    or ``none`` (empty: a fine-tuned policy has learned the API, and every prompt token
+    costs sampling and training time on a CPU).
 
-    ``signatures`` exists for small context windows; both end with what execute_command
-    returns per task kind.
+    ``full`` and ``signatures`` end with what execute_command returns per task kind.
     """
     if style == "full":
         body = _render_full()
     elif style == "signatures":
         body = _render_signatures()
+    elif style == "none":
+        return ""
     else:
         raise ValueError(f"unknown api style {style!r} (known: {', '.join(API_STYLES)})")
     return f"{body}\n\n{_return_contract()}"
@@ -127,7 +130,8 @@ def render_prompt(task_kind: str, task_text: str, examples: Sequence[tuple[str, 
 
     Example bodies may come indented or not; they are re-indented by four spaces.
     """
-    parts = [render_api(api_style)]
+    api = render_api(api_style)
+    parts = [api] if api else []
     for kind, text, body in examples:
         code = textwrap.indent(textwrap.dedent(body).strip("\n"), INDENT)
         parts.append(task_header(kind, text) + code)
