@@ -8,11 +8,12 @@ corrections") are hand-written bodies for named training tasks, in JSON lines.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 from visrep.config import PromptConfig
-from visrep.programs.prompt import render_prompt
+from visrep.programs.prompt import INDENT, render_prompt
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ def prompt_for(kind: str, text: str, seeds: list[Seed], cfg: PromptConfig) -> st
 
 def training_pair(kind: str, text: str, body: str, seeds: list[Seed],
                   cfg: PromptConfig) -> tuple[str, str]:
-    """(prompt, completion) for the learner; the completion is the function body."""
-    return prompt_for(kind, text, seeds, cfg), body.rstrip("\n") + "\n"
+    """(prompt, completion) for the learner; the completion is the body, indented as sampled."""
+    code = textwrap.indent(textwrap.dedent(body).strip("\n"), INDENT)
+    return prompt_for(kind, text, seeds, cfg), code + "\n"
 
 
 def program_body(source: str) -> str:
