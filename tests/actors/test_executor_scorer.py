@@ -1,0 +1,57 @@
+"""Executor and scorer actor classes built directly from the tiny config (no Ray)."""
+
+from pathlib import Path
+
+import pytest
+
+from actors.executor import ExecutorActor
+from actors.scorer import ScorerActor
+from visrep.config import load_config
+from visrep.programs.records import Program, SampleBatch
+from visrep.world import build_world, load_tasks
+
+CFG = load_config("tiny")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    w = CFG.world
+    root = tmp_path_factory.mktemp("tiny") / "world"
+    build_world(root, seed=w.seed, image_size=w.image_size, min_objects=w.min_objects,
+                max_objects=w.max_objects, train_images=w.train_images,
+                heldout_images=w.heldout_images, tasks_per_image=w.tasks_per_image,
+                retrieval_candidates=w.retrieval_candidates, kinds=w.kinds)
+    return root
+
+
+def _program(task_id: str, body: str) -> Program:
+    return Program(task_id, "def execute_command(image):\n" + "".join(f"    {ln}\n" for ln in body.splitlines()))
+
+
+def test_executor_then_scorer_grade_right_wrong_and_hostile_programs(world: Path) -> None:
+    tasks = [t for t in load_tasks(world, "train") if t.kind == "vqa"][:2]
+    right = [f'return {t.annotation["answer"]!r}' for t in tasks]  # an answer-key program
+    batch = SampleBatch([
+        [_program(t.id, right[i]), _program(t.id, 'return "purple elephant"'),
+         _program(t.id, "import os\nreturn os.name"), _program(t.id, "while True:\n    pass")]
+        for i, t in enumerate(tasks)
+    ])
+    results = ExecutorActor(str(world), CFG.visual, CFG.executor).run(tasks, batch)
+    assert [[r.status for r in rs] for rs in results] == [["ok", "ok", "rejected", "timeout"]] * 2
+    rewards = ScorerActor().score(tasks, results)
+    assert [[r.value for r in rs] for rs in rewards] == [[1.0, 0.0, 0.0, 0.0]] * 2
+
+
+def test_executor_runs_retrieval_over_every_candidate(world: Path) -> None:
+    task = next(t for t in load_tasks(world, "train") if t.kind == "retrieve")
+    batch = SampleBatch([[_program(task.id, f"return image.image_text_score({task.text!r})")]])
+    (result,), = ExecutorActor(str(world), CFG.visual, CFG.executor).run([task], batch)
+    assert result.status == "ok" and len(result.value) == len(task.images)
+
+
+def test_mismatched_lengths_are_refused(world: Path) -> None:
+    tasks = load_tasks(world, "train")[:2]
+    with pytest.raises(ValueError, match="2 tasks for 1 program lists"):
+        ExecutorActor(str(world), CFG.visual, CFG.executor).run(tasks, SampleBatch([[]]))
+    with pytest.raises(ValueError, match="2 tasks for 0 result lists"):
+        ScorerActor().score(tasks, [])
