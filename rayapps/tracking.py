@@ -18,6 +18,8 @@ class Tracker:
     """One MLflow run per run directory."""
 
     def __init__(self, cfg: Config, run_root: Path) -> None:
+        if cfg.run.mlflow_uri.startswith("sqlite:///"):
+            Path(cfg.run.mlflow_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(cfg.run.mlflow_uri)
         mlflow.set_experiment(cfg.run.experiment)
         id_file = run_root / "mlflow_run_id"

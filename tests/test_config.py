@@ -64,7 +64,9 @@ def test_configs_are_frozen_and_flatten() -> None:
     assert flat["sampler.k"] == cfg.sampler.k and flat["policy.model"] == "smollm2"
 
 
-def test_partial_nested_section_keeps_field_defaults() -> None:
-    cfg = load_config("tiny", ["warm_start.probe_prompt.few_shot=2"])
+def test_partial_nested_section_keeps_field_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("# python -m rayapps.selftrain\nwarm_start:\n  epochs: 2\n")
+    cfg = load_config(str(path), ["warm_start.probe_prompt.few_shot=2"])
     assert cfg.warm_start.probe_prompt.few_shot == 2
     assert cfg.warm_start.probe_prompt.api_style == "full"  # the field's default, not the class's
