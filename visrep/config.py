@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+T = typing.TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -53,9 +54,10 @@ class WorldConfig:
 
 @dataclass(frozen=True)
 class VisualConfig:
-    """Which backend answers the visual API."""
+    """Which backend answers the visual API; ``student`` needs a distilled checkpoint dir."""
 
     backend: str = "oracle"
+    student_dir: str = ""  # for backend=student: <distill run>/student (rayapps.distill writes it)
 
 
 @dataclass(frozen=True)
@@ -243,19 +245,22 @@ def _merge(data: dict[str, Any], keys: list[str], value: Any) -> None:
     node[keys[-1]] = value
 
 
-def resolve_profile(name_or_path: str) -> Path:
-    """``default`` → configs/default.yaml; anything with a suffix or slash is a path."""
+def resolve_profile(name_or_path: str, folder: Path = CONFIG_DIR) -> Path:
+    """``default`` → <folder>/default.yaml; anything with a suffix or slash is a path."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml") and "/" not in name_or_path:
-        path = CONFIG_DIR / f"{name_or_path}.yaml"
+        path = folder / f"{name_or_path}.yaml"
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     return path
 
 
-def load_config(profile: str = "default", overrides: typing.Sequence[str] = ()) -> Config:
-    """Load a YAML profile, apply ``a.b=value`` overrides, validate against the schema."""
-    path = resolve_profile(profile)
+def load_dataclass(path: Path, schema: type[T], overrides: typing.Sequence[str] = ()) -> T:
+    """Load a YAML file into the frozen dataclass ``schema``, after ``a.b=value`` overrides.
+
+    Shared by every job's config (self-training here, distillation in ``visrep.vlm``), so
+    all of them report unknown keys and wrong types the same way.
+    """
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -265,7 +270,12 @@ def load_config(profile: str = "default", overrides: typing.Sequence[str] = ()) 
     for text in overrides:
         keys, value = _parse_override(text)
         _merge(data, keys, value)
-    return _build(Config, data, "")
+    return _build(schema, data, "")
+
+
+def load_config(profile: str = "default", overrides: typing.Sequence[str] = ()) -> Config:
+    """Load a self-training profile, apply ``a.b=value`` overrides, validate against the schema."""
+    return load_dataclass(resolve_profile(profile), Config, overrides)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
