@@ -6,27 +6,36 @@ from pathlib import Path
 
 from visrep.config import ExecutorConfig, VisualConfig
 from visrep.programs.records import ExecResult, SampleBatch
-from visrep.selftrain.execute import execute
+from visrep.selftrain.execute import ProgramExecutor
 from visrep.visual.backend import make_backend
 from visrep.world import image_path, load_scenes
 from visrep.world.records import Task
 
 
 class ExecutorActor:
-    """Loads the world's scenes and the visual backend once, then serves many programs."""
+    """Loads the world's scenes and the visual backend once, then serves many programs.
+
+    The sandbox workers are forked here, after the backend is built, so they share its
+    memory; tool calls are answered in this process through a per-image memo that lasts
+    as long as the actor (the K samples of a task, and later iterations, reuse it).
+    """
 
     def __init__(self, world_dir: str, visual: VisualConfig, limits: ExecutorConfig) -> None:
         root = Path(world_dir)
         scenes = load_scenes(root)
-        self._sizes = {i: (s.width, s.height) for i, s in scenes.items()}
-        self._backend = make_backend(visual.backend, scenes, image_path(root, "").parent)
-        self._limits = limits
+        sizes = {i: (s.width, s.height) for i, s in scenes.items()}
+        backend = make_backend(visual.backend, scenes, image_path(root, "").parent,
+                               visual.student_dir)
+        self._executor = ProgramExecutor(backend, sizes, limits)
 
     def run(self, tasks: list[Task], batch: SampleBatch) -> list[list[ExecResult]]:
         """Execute every program of every task; results mirror the nesting of the batch."""
         if len(tasks) != len(batch.programs):
             raise ValueError(f"{len(tasks)} tasks for {len(batch.programs)} program lists")
-        return [
-            [execute(p.source, task, self._backend, self._sizes, self._limits) for p in progs]
-            for task, progs in zip(tasks, batch.programs)
-        ]
+        items = [(p.source, task) for task, progs in zip(tasks, batch.programs) for p in progs]
+        flat = iter(self._executor.run(items))
+        return [[next(flat) for _ in progs] for progs in batch.programs]
+
+    def close(self) -> None:
+        """Kill the sandbox workers (they also die with this process)."""
+        self._executor.close()

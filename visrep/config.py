@@ -68,6 +68,9 @@ class ExecutorConfig:
     memory_mb: int = 1024
     workers: int = 2
     max_output_chars: int = 10000
+    max_tool_calls: int = 1000  # per program run; tool time counts against timeout_s too
+    recycle_after: int = 500  # programs a sandbox worker serves before it is replaced
+    memo_images: int = 256  # images whose tool answers the executor's memo keeps (LRU)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class LearnerConfig:
     batch_size: int = 8
     max_len: int = 512
     bf16: bool = True
+    threads: int = 2  # torch intra-op threads per learner rank
 
 
 @dataclass(frozen=True)

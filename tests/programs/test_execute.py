@@ -63,7 +63,7 @@ def test_retrieve_fails_with_the_first_failing_candidate(oracle: OracleBackend) 
     assert result.status == "error" and result.value is None
     assert result.error == "ZeroDivisionError: division by zero (line 3)"
     assert result.extra == {"stdout": "scoring\nscoring\n", "candidate": 1}
-    assert result.api_calls == 1  # candidate a's call; the failed run cannot report its own
+    assert result.api_calls == 2  # the executor counts calls, so the failed run reports its own
 
 
 @pytest.mark.parametrize(("body", "status", "error"), [

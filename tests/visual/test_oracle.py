@@ -68,5 +68,5 @@ def test_image_text_score(oracle: OracleBackend) -> None:
 
 
 def test_make_backend_rejects_unknown_names() -> None:
-    with pytest.raises(ValueError, match=r"unknown visual backend 'clip' \(known: oracle\)"):
+    with pytest.raises(ValueError, match=r"unknown visual backend 'clip' \(known: oracle, student\)"):
         make_backend("clip", {}, Path("."))

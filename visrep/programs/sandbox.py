@@ -1,48 +1,44 @@
-"""Run one validated program in a forked child with CPU, memory and wall-clock limits.
+"""Running one validated program: the worker-side core, and a one-off sandboxed run.
 
-Layers of defence: the AST validator (``validate``) rejects anything beyond plain
-expressions over the injected names; the program then runs with a minimal
-``__builtins__``; and it runs in a child process, so a crash, a runaway loop or a memory
-bomb costs one child, never the executor.  The child inherits the parent's memory by
-``fork`` (the backend needs no pickling) and sends back JSON, never pickle, so even a
-program that escaped the first two layers cannot run code in the parent.
+Layers of defence (``docs/programs.md``): the AST validator (``validate``) rejects
+anything beyond plain expressions over the injected names; the program runs with a
+minimal ``__builtins__`` in fresh globals; and it runs in a hardened worker process
+(``isolation``) of a pre-forked pool (``pool``), so a crash, a runaway loop or a memory
+bomb costs one worker, never the executor.  Workers send back JSON, never pickle, so even
+a program that escaped the first layers cannot run code in the parent.
+
+``run_program`` is what a worker does with one program; ``run_sandboxed`` runs a single
+program in a freshly forked, hardened worker (the "fresh process" baseline of
+``bench/sandbox.py``; the executor uses the pool).
 
 The sandbox knows nothing about the visual API: the caller passes the ``namespace`` to
-inject and ``call``, which runs inside the child and turns the program's globals into
+inject and ``call``, which runs inside the worker and turns the program's globals into
 JSON-serialisable plain data (e.g. calls ``execute_command`` and converts its value).
-
-Fork-per-run caveat: forking a process that runs other threads (torch intra-op pools, Ray)
-is only safe because the child runs pure Python; a pre-forked pool will replace this and
-keep ``run_sandboxed``'s interface.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
-import math
-import os
-import resource
-import select
-import signal
 import sys
-import time
 import traceback
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 from visrep.config import ExecutorConfig
-from visrep.programs.records import EXEC_STATUSES, ExecResult
-from visrep.programs.validate import ProgramRejected, validate
+from visrep.programs.records import ExecResult
 
 PROGRAM_FILENAME = "<program>"
 MAX_RESULT_BYTES = 1 << 20  # a program's plain value is a few boxes or scores
+MAX_ERROR_CHARS = 300
 SAFE_BUILTIN_NAMES = (
     "len", "range", "min", "max", "sorted", "sum", "abs", "int", "float", "str", "bool",
     "list", "dict", "set", "tuple", "enumerate", "zip", "any", "all", "round", "reversed",
     "isinstance", "print",
 )
 SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+
+Setup = Callable[[], tuple[dict[str, Any], Callable[[dict[str, Any]], Any]]]
 
 
 class _CappedText:
@@ -66,134 +62,83 @@ class _CappedText:
         return "".join(self.parts) + tail
 
 
-def _describe(exc: BaseException) -> str:
-    """ "ExcType: message (line N)", N the deepest line of the program in the traceback."""
-    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
-             if f.filename == PROGRAM_FILENAME]
+def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``text`` on one line, at most ``limit`` characters (a message must not flood logs)."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit - 10] + " ... [cut]"
+
+
+def describe(exc: BaseException) -> str:
+    """ "ExcType: message (line N)", N the deepest line of the program in the traceback.
+
+    The message is cut to one short line, and an exception whose ``str`` itself fails (or
+    is huge) cannot disguise itself: the type name always comes from the type.
+    """
+    lines = [line for frame, line in traceback.walk_tb(exc.__traceback__)
+             if frame.f_code.co_filename == PROGRAM_FILENAME]
     where = f" (line {lines[-1]})" if lines else ""
-    return f"{type(exc).__name__}: {exc}{where}"
-
-
-def _apply_limits(limits: ExecutorConfig) -> None:
-    """CPU seconds from the timeout; address space = what the fork inherited + memory_mb.
-
-    The inherited part is counted because the parent (torch, a backend model) may map
-    gigabytes already; the program's budget is the headroom above that.
-    """
-    cpu = math.ceil(limits.timeout_s) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    with open("/proc/self/statm") as f:
-        inherited = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    cap = inherited + limits.memory_mb * (1 << 20)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-
-
-def _error_payload(message: str) -> bytes:
-    return json.dumps({"status": "error", "error": message}).encode()
-
-
-def _run_child(source: str, namespace: dict[str, Any], call: Callable[[dict[str, Any]], Any],
-               limits: ExecutorConfig, fd: int) -> NoReturn:
-    """Child side: limit, run, write one JSON payload to ``fd``, exit without cleanup.
-
-    Exit code 0 means a payload was written; anything else reaches the parent as an error.
-    """
-    code = 1
     try:
-        out = _CappedText(limits.max_output_chars)
-        sys.stdout = sys.stderr = out
+        message = str(exc)[: MAX_ERROR_CHARS * 4]
+    except BaseException:  # a message that raises is reported, not re-raised
+        message = "<message could not be printed>"
+    name = type(exc).__name__
+    text = one_line(f"{name}: {message}" if message else name, MAX_ERROR_CHARS - len(where))
+    return text + where
+
+
+def _plain(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` if it is JSON of at most MAX_RESULT_BYTES, else an error payload."""
+    try:
+        size = len(json.dumps(payload))
+    except (TypeError, ValueError, RecursionError) as exc:
+        return {"status": "error", "error": one_line(f"result is not plain data: {exc}"),
+                "stdout": payload.get("stdout", "")}
+    if size > MAX_RESULT_BYTES:
+        return {"status": "error", "error": f"result too large ({size} bytes > "
+                                            f"{MAX_RESULT_BYTES})"}
+    return payload
+
+
+def run_program(source: str, setup: Setup, limits: ExecutorConfig) -> dict[str, Any]:
+    """Run ``source`` here (in a worker) and return its result payload, never raising.
+
+    ``setup()`` gives the names to inject and the ``call`` that computes the plain value
+    from the program's globals.  The payload holds status (ok/error/memory), value, a
+    one-line error and the captured (capped) stdout.
+    """
+    out = _CappedText(limits.max_output_chars)
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = out
+    try:
         try:
-            _apply_limits(limits)
-            env = {"__builtins__": dict(SAFE_BUILTINS), **namespace}
+            namespace, call = setup()
+            env = {**namespace, "__builtins__": dict(SAFE_BUILTINS)}
             exec(compile(source, PROGRAM_FILENAME, "exec"), env)
-            payload = {"status": "ok", "value": call(env)}
+            payload: dict[str, Any] = {"status": "ok", "value": call(env)}
         except MemoryError:  # no traceback walk: memory may still be exhausted here
             payload = {"status": "memory",
                        "error": f"MemoryError: memory limit of {limits.memory_mb} MB exceeded"}
         except BaseException as exc:  # the program's failure is data, not ours
-            payload = {"status": "error", "error": _describe(exc)}
+            payload = {"status": "error", "error": describe(exc)}
         payload["stdout"] = out.text()
-        try:
-            data = json.dumps(payload).encode()
-        except (TypeError, ValueError) as exc:
-            data = _error_payload(f"result is not plain data: {exc}")
-        if len(data) > MAX_RESULT_BYTES:
-            data = _error_payload(f"result too large ({len(data)} bytes)")
-        with os.fdopen(fd, "wb") as pipe:
-            pipe.write(data)
-        code = 0
+        return _plain(payload)
+    except MemoryError:  # even the report did not fit
+        return {"status": "memory",
+                "error": f"MemoryError: memory limit of {limits.memory_mb} MB exceeded"}
     finally:
-        os._exit(code)
-
-
-def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
-    """Read ``fd`` to EOF or until ``deadline``; returns (data, timed_out)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-            return b"".join(chunks), True
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            return b"".join(chunks), False
-        size += len(chunk)
-        if size <= MAX_RESULT_BYTES + 4096:
-            chunks.append(chunk)
-
-
-def _from_payload(data: bytes, wait_status: int, limits: ExecutorConfig) -> ExecResult:
-    """Map what the child sent (or how it died) to an ExecResult."""
-    if data:
-        try:
-            payload = json.loads(data)
-            status = payload["status"]
-        except (ValueError, KeyError, TypeError):
-            return ExecResult("error", error=f"unreadable result ({len(data)} bytes)")
-        if status not in EXEC_STATUSES:
-            return ExecResult("error", error=f"unknown status {status!r} from the child")
-        extra = {"stdout": payload["stdout"]} if payload.get("stdout") else {}
-        return ExecResult(status, payload.get("value"), payload.get("error", ""), extra=extra)
-    if os.WIFSIGNALED(wait_status):
-        sig = os.WTERMSIG(wait_status)
-        if sig == signal.SIGXCPU:
-            return ExecResult("timeout", error=f"CPU limit of {limits.timeout_s}s exceeded")
-        return ExecResult("memory", error=f"killed by {signal.Signals(sig).name} "
-                                          f"(most likely the {limits.memory_mb} MB limit)")
-    return ExecResult("error", error=f"exited with code {os.waitstatus_to_exitcode(wait_status)} "
-                                     "without a result")
+        sys.stdout, sys.stderr = saved
 
 
 def run_sandboxed(source: str, namespace: dict[str, Any], call: Callable[[dict[str, Any]], Any],
                   limits: ExecutorConfig) -> ExecResult:
-    """Validate ``source``, run it in a forked child, and return what ``call`` computed.
+    """Validate ``source`` and run it in a freshly forked, hardened worker (one-off).
 
     Statuses: rejected (validation), error ("ExcType: message (line N)"), timeout (wall
     clock or CPU limit), memory (MemoryError or killed by the address-space limit), ok.
+    Programs get no tools here; the executor's pool serves those (``pool.WorkerPool``).
     """
-    start = time.monotonic()
-    try:
-        validate(source, set(namespace) | set(SAFE_BUILTINS))
-    except ProgramRejected as exc:
-        return ExecResult("rejected", error=str(exc), duration_s=time.monotonic() - start)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        _run_child(source, namespace, call, limits, write_fd)
-    os.close(write_fd)
-    try:
-        data, timed_out = _read_until(read_fd, start + limits.timeout_s)
-    finally:
-        os.close(read_fd)
-    if timed_out:
-        os.kill(pid, signal.SIGKILL)
-    _, wait_status = os.waitpid(pid, 0)
-    if timed_out:
-        result = ExecResult("timeout", error=f"wall-clock limit of {limits.timeout_s}s exceeded")
-    else:
-        result = _from_payload(data, wait_status, limits)
-    return ExecResult(result.status, result.value, result.error,
-                      duration_s=time.monotonic() - start, extra=result.extra)
+    from visrep.programs.pool import Job, WorkerPool  # pool builds on this module
+
+    with WorkerPool(namespace, lambda context, rpc: (namespace, call), None, limits,
+                    workers=1) as pool:
+        return pool.run([Job(source)])[0]

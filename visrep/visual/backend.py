@@ -2,9 +2,10 @@
 
 Backends answer questions about a region (``box``) of one image (``image_id``); they never
 see programs.  ``oracle`` reads scene annotations (the upper bound that separates program
-errors from tool errors); a later ``student`` backend (a distilled CLIP) reads pixels from
-``images_dir``.  ``exists``/``count`` are derived from ``find`` in ``ImagePatch``, so a
-backend implements only the six primitives below.
+errors from tool errors); the ``student`` backend (box proposals and a distilled CLIP,
+``visrep.visual.student``) reads pixels from ``images_dir``.  ``exists``/``count`` are
+derived from ``find`` in ``ImagePatch``, so a backend implements only the six primitives
+below.
 """
 
 from __future__ import annotations
@@ -39,13 +40,22 @@ class VisualBackend(Protocol):
         ...
 
 
-BACKENDS = ("oracle",)
+BACKENDS = ("oracle", "student")
 
 
-def make_backend(name: str, scenes: dict[str, Scene], images_dir: Path) -> VisualBackend:
-    """Build the backend named by ``visual.backend`` (``images_dir`` is for pixel backends)."""
+def make_backend(name: str, scenes: dict[str, Scene], images_dir: Path,
+                 student_dir: str = "") -> VisualBackend:
+    """Build the backend named by ``visual.backend``.
+
+    ``images_dir`` is for pixel backends; ``student_dir`` (``visual.student_dir``) is the
+    distilled student's dir, which backend "student" needs.
+    """
     if name == "oracle":
         from visrep.visual.oracle import OracleBackend
 
         return OracleBackend(scenes)
+    if name == "student":
+        from visrep.visual.student import load_student_backend
+
+        return load_student_backend(student_dir, images_dir)
     raise ValueError(f"unknown visual backend {name!r} (known: {', '.join(BACKENDS)})")

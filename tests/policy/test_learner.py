@@ -1,0 +1,102 @@
+"""DeepSpeedLearner on the tiny Llama: real DeepSpeed (CPU accelerator, gloo)."""
+
+from __future__ import annotations
+
+import glob
+import multiprocessing as mp
+import os
+
+import pytest
+
+from visrep.config import LearnerConfig, SamplerConfig
+from visrep.policy.learner import DeepSpeedLearner, deepspeed_config
+
+PROMPT = "# Task: count the red circles\ndef execute_command(image):\n"
+PROGRAM = "    return len(image.find('red circle'))\n"
+
+
+def test_deepspeed_config_follows_learner_config():
+    ds = deepspeed_config(LearnerConfig(zero_stage=2, batch_size=8, bf16=False), world_size=2)
+    assert ds["zero_optimization"]["stage"] == 2
+    assert ds["bf16"]["enabled"] is False
+    assert ds["train_micro_batch_size_per_gpu"] == 4 and ds["train_batch_size"] == 8
+
+
+def test_trained_checkpoint_reproduces_the_program_in_vllm(tiny_dir, tiny_policy, tmp_path, port):
+    """The check the loop depends on: SFT → save_hf → vLLM greedy decodes the program."""
+    from visrep.policy.sampling import VllmSampler
+
+    cfg = LearnerConfig(zero_stage=0, bf16=True, batch_size=4, lr=1e-2, max_len=128, threads=2)
+    learner = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
+    try:
+        first = learner.train([(PROMPT, PROGRAM)] * 4, epochs=1, progress=False)
+        stats = learner.train([(PROMPT, PROGRAM)] * 4, epochs=50, progress=False)
+        assert stats["steps"] == 50 and stats["tokens_per_s"] > 0
+        assert stats["last_loss"] < 0.1 * first["first_loss"], (first, stats)
+        out = learner.save_hf(tmp_path / "ckpt")
+    finally:
+        learner.close()
+    assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
+    sampler = VllmSampler(out, tiny_policy, SamplerConfig(kv_cache_gib=1))
+    try:
+        [[greedy]] = sampler.sample([PROMPT], n=1, temperature=0.0, top_p=1.0,
+                                    max_tokens=48, stop=[])
+    finally:
+        sampler.close()
+    assert greedy.text == PROGRAM, greedy
+    assert greedy.finish_reason == "stop"  # it learned the EOS too
+
+
+def test_zero2_trains_and_exports(tiny_dir, tmp_path, port):
+    from transformers import AutoModelForCausalLM
+
+    cfg = LearnerConfig(zero_stage=2, bf16=False, batch_size=2, lr=5e-3, max_len=128, threads=2)
+    learner = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
+    try:
+        stats = learner.train([(PROMPT, PROGRAM), ("x = ", "1\n")], epochs=8, progress=False)
+        assert stats["last_loss"] < stats["first_loss"]
+        out = learner.save_hf(tmp_path / "ckpt2")
+    finally:
+        learner.close()
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def _rank_main(rank, world, port, model_dir, out_dir, queue):
+    import visrep  # noqa: F401  (torchvision fix in the spawned child)
+
+    cfg = LearnerConfig(zero_stage=3, bf16=True, batch_size=4, lr=1e-2, max_len=128, threads=1)
+    learner = DeepSpeedLearner(model_dir, cfg, rank=rank, world_size=world, master_port=port)
+    try:
+        examples = [(PROMPT, PROGRAM), ("x = ", "1\n"), ("y = ", "2\n")]  # 3: padded to 4
+        stats = learner.train(examples, epochs=10, progress=False)
+        learner.save_hf(out_dir)
+        queue.put((rank, stats))
+    finally:
+        learner.close()
+
+
+@pytest.mark.slow
+def test_two_ranks_gloo_zero3(tiny_dir, tmp_path, port):
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    before = set(glob.glob("/dev/shm/deepspeed_allreduce_buffer_*"))
+    procs = [ctx.Process(target=_rank_main, args=(r, 2, port, tiny_dir, tmp_path / "ckpt", queue))
+             for r in range(2)]
+    try:
+        for p in procs:
+            p.start()
+        results = dict(queue.get(timeout=300) for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+        for path in set(glob.glob("/dev/shm/deepspeed_allreduce_buffer_*")) - before:
+            os.remove(path)
+    assert results[0]["steps"] == results[1]["steps"] == 10  # 2 examples/rank, micro batch 2
+    assert results[0]["loss"] == pytest.approx(results[1]["loss"])  # reduced over ranks
+    assert results[0]["last_loss"] < results[0]["first_loss"]
+    assert (tmp_path / "ckpt" / "model.safetensors").is_file()

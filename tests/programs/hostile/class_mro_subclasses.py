@@ -1,0 +1,5 @@
+# A hostile program; tests/programs/test_hostile.py runs every file here.
+# expect: rejected
+# error: starts with an underscore
+def execute_command(image):
+    return str(().__class__.__mro__[1].__subclasses__())

@@ -1,0 +1,5 @@
+# A hostile program; tests/programs/test_hostile.py runs every file here.
+# expect: error
+# error: too large
+def execute_command(image):
+    return str(image.find('star' * 1000000))

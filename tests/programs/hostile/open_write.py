@@ -1,0 +1,6 @@
+# A hostile program; tests/programs/test_hostile.py runs every file here.
+# expect: rejected
+# error: open is not allowed
+def execute_command(image):
+    open('canary.txt', 'w').write('pwned')
+    return 'x'

@@ -1,0 +1,5 @@
+# A hostile program; tests/programs/test_hostile.py runs every file here.
+# expect: timeout
+# error: limit
+def execute_command(image):
+    return str(sum(range(10 ** 13)))

@@ -1,0 +1,122 @@
+"""The student backend's contract: every primitive's return type, empty answers for an
+empty region, calibration round trip, and the one-line errors of a missing student dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from stand_in import TinyEncoder
+
+from visrep.visual.api import ImagePatch, api_namespace
+from visrep.visual.backend import VisualBackend, make_backend
+from visrep.visual.student import (
+    CALIBRATION_FILE, Calibration, CropEncoder, StudentBackend, calibrate, load_calibration,
+    load_student_backend, save_calibration,
+)
+from visrep.vlm.proposals import PROPOSALS_FILE, load_proposals, train_proposals
+from visrep.world import build_world, load_scenes
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny world and a student dir with a quickly trained detector and a calibration."""
+    root = tmp_path_factory.mktemp("student")
+    world = build_world(root / "world", seed=5, image_size=96, min_objects=2, max_objects=4,
+                        train_images=10, heldout_images=3, tasks_per_image=1,
+                        retrieval_candidates=2, kinds=("detect", "vqa", "retrieve"))
+    torch.set_num_threads(1)
+    student = root / "student"
+    train_proposals(world.dir, student / PROPOSALS_FILE, steps=300, batch_size=8, width=16, input_size=96)
+    encoder = TinyEncoder()
+    calibration = calibrate(encoder, load_proposals(student / PROPOSALS_FILE), world.dir, images=6,
+                            phrases_per_image=4)
+    save_calibration(calibration, student / CALIBRATION_FILE)
+    return world.dir, student
+
+
+@pytest.fixture(scope="module")
+def backend(prepared: tuple[Path, Path]) -> StudentBackend:
+    world, student = prepared
+    return load_student_backend(student, world / "images", encoder=TinyEncoder())
+
+
+def test_stand_in_is_a_crop_encoder() -> None:
+    encoder: CropEncoder = TinyEncoder()
+    red = Image.new("RGB", (20, 16), (200, 10, 10))
+    x = encoder.preprocess([red, red])
+    assert x.shape == (2, 3, encoder.image_size, encoder.image_size)
+    assert torch.allclose(encoder.encode_images(x).norm(dim=1), torch.ones(2))
+    assert torch.allclose(encoder.encode_texts(["a red star", "blue"]).norm(dim=1), torch.ones(2))
+
+
+def test_calibration_round_trips(prepared: tuple[Path, Path]) -> None:
+    _, student = prepared
+    calibration = load_calibration(student / CALIBRATION_FILE)
+    assert isinstance(calibration, Calibration)
+    assert calibration.temperature > 0 and 0.0 < calibration.large_side < 1.0
+    assert 0.0 <= calibration.f1 <= 1.0
+
+
+def test_every_primitive_returns_its_type(prepared: tuple[Path, Path], backend: StudentBackend) -> None:
+    world, _ = prepared
+    typed: VisualBackend = backend
+    scene = load_scenes(world)["heldout_00000"]
+    whole = (0.0, 0.0, float(scene.width), float(scene.height))
+    found = typed.find(scene.image_id, whole, "objects")
+    assert isinstance(found, list) and all(isinstance(b, tuple) and len(b) == 4 for b in found)
+    assert all(isinstance(v, float) for b in found for v in b)
+    assert len(found) >= 1  # the open phrase keeps every confident proposal
+    for name in ("red star", "small things", "zebra"):  # parsed, partial, outside the vocabulary
+        assert isinstance(typed.find(scene.image_id, whole, name), list)
+    assert isinstance(typed.verify_property(scene.image_id, whole, "object", "red"), bool)
+    assert typed.verify_property(scene.image_id, whole, "object", "left") is False
+    options = ["red", "green", "blue"]
+    assert typed.best_text_match(scene.image_id, whole, options) in options
+    assert typed.best_text_match(scene.image_id, whole, ["a zebra", "a red star"]) in ("a zebra", "a red star")
+    colour = typed.simple_query(scene.image_id, whole, "What color is the object?")
+    assert colour in ("red", "green", "blue", "yellow", "purple", "orange", "cyan", "gray", "none")
+    assert typed.simple_query(scene.image_id, whole, "What size is the object?") in ("small", "large", "none")
+    assert typed.simple_query(scene.image_id, whole, "How many objects are there?").isdigit()
+    assert typed.simple_query(scene.image_id, whole, "Is there a star?") in ("yes", "no")
+    assert typed.simple_query(scene.image_id, whole, "Why?") == "unknown"
+    score = typed.image_text_score(scene.image_id, whole, "a red star left of a blue circle")
+    assert isinstance(score, float)
+
+
+def test_a_region_without_objects_gives_empty_answers(prepared: tuple[Path, Path],
+                                                      backend: StudentBackend) -> None:
+    image_id, empty = "heldout_00000", (0.0, 0.0, 0.0, 0.0)
+    assert backend.find(image_id, empty, "objects") == []
+    assert backend.verify_property(image_id, empty, "object", "red") is False
+    assert backend.best_text_match(image_id, empty, ["green", "red"]) == "green"
+    assert backend.simple_query(image_id, empty, "What color is the object?") == "none"
+    assert backend.simple_query(image_id, empty, "How many objects are there?") == "0"
+    assert backend.simple_query(image_id, empty, "Is there an object?") == "no"
+    assert backend.image_text_score(image_id, empty, "a red star") == -1.0
+
+
+def test_image_patch_runs_on_the_student(prepared: tuple[Path, Path], backend: StudentBackend) -> None:
+    world, _ = prepared
+    scene = load_scenes(world)["heldout_00001"]
+    _, image = api_namespace(backend, scene.image_id, (scene.width, scene.height))
+    patches = image.find("objects")
+    assert all(isinstance(p, ImagePatch) for p in patches)
+    assert image.count("objects") == len(patches) and image.exists("objects") == bool(patches)
+    for p in patches:  # a patch around a found object finds it again
+        assert p.count("objects") >= 1
+
+
+def test_make_backend_student_errors_are_one_line(prepared: tuple[Path, Path], tmp_path: Path) -> None:
+    world, _ = prepared
+    scenes = load_scenes(world)
+    with pytest.raises(ValueError, match="student_dir") as info:
+        make_backend("student", scenes, world / "images")
+    assert "\n" not in str(info.value)
+    with pytest.raises(FileNotFoundError, match=r"proposals\.pt.*rayapps\.api_accuracy") as missing:
+        make_backend("student", scenes, world / "images", student_dir=str(tmp_path))
+    assert "\n" not in str(missing.value)
+    with pytest.raises(ValueError, match="unknown visual backend"):
+        make_backend("teacher", scenes, world / "images")

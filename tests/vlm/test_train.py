@@ -1,0 +1,44 @@
+"""The DeepSpeed training step (one gloo rank, ZeRO-0, CPU) and the feature cache."""
+
+from pathlib import Path
+
+import torch
+
+from visrep.vlm.config import StudentSection, TeacherSection
+from visrep.vlm.features import cached_features
+from visrep.vlm.models import create_model
+from visrep.vlm.text import class_prompts
+from visrep.vlm.train import distill_student, train_teacher
+
+
+def test_teacher_trains_projection_and_image_tower_not_text_transformer() -> None:
+    torch.manual_seed(0)
+    vl = create_model("visrep-teacher")
+    text_before = {k: v.clone() for k, v in vl.model.text.transformer.state_dict().items()}
+    proj_before = vl.model.text.proj.weight.clone()
+    images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.arange(16) % 4
+    prompts = class_prompts(["red star", "blue star", "red circle", "blue circle"], enrich=True)
+    stats = train_teacher(vl, images, labels, prompts, TeacherSection(epochs=2, batch_size=8, bf16=False),
+                          0.07, seed=0, progress=False)
+    assert stats.steps == 4 and torch.isfinite(torch.tensor(stats.final_loss))
+    assert all(torch.equal(v, vl.model.text.transformer.state_dict()[k]) for k, v in text_before.items())
+    assert not torch.equal(proj_before, vl.model.text.proj.weight)
+
+
+def test_student_step_reduces_the_loss_on_a_fixed_batch(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    teacher = create_model("visrep-teacher").freeze()
+    student = create_model("visrep-student")
+    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    feats, hit = cached_features(teacher, images, tmp_path)
+    assert not hit and cached_features(teacher, images, tmp_path)[1]  # second call: from disk
+    class_w = torch.nn.functional.normalize(torch.randn(4, teacher.embed_dim), dim=-1)
+    labels = torch.arange(8) % 4
+    cfg = StudentSection(epochs=1, batch_size=8, lr=1e-3)
+    first = distill_student(student, images, labels, feats, class_w, {"mse": 1.0, "contrastive": 1.0},
+                            cfg, 0.07, 2, seed=0, progress=False)
+    later = distill_student(student, images, labels, feats, class_w, {"mse": 1.0, "contrastive": 1.0},
+                            StudentSection(epochs=10, batch_size=8, lr=1e-3), 0.07, 2, seed=0, progress=False)
+    assert later.final_loss < first.final_loss
+    assert set(later.parts) == {"mse", "contrastive"}

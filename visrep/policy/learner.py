@@ -1,0 +1,191 @@
+"""DeepSpeed SFT of the policy on filtered programs; exports HF checkpoints vLLM loads.
+
+One ``DeepSpeedLearner`` per rank.  It initialises ``torch.distributed`` itself when nobody
+has (gloo on CPU, NCCL with CUDA; rank/world/master given explicitly), the OpenRLHF way,
+so the same class runs as one process, as N processes, or inside N Ray actors.
+
+Optimiser: a plain ``torch.optim.AdamW`` handed to ``deepspeed.initialize`` — DeepSpeed's
+FusedAdam/CPUAdam JIT-compile C++ on first use (about a minute each), torch's does not.
+
+Batch semantics: ``LearnerConfig.batch_size`` is the GLOBAL batch (examples per optimiser
+step across all ranks); each rank's micro batch is ``batch_size // world_size`` (≥ 1).
+Each epoch the examples are shuffled with a seed all ranks share, padded by wrapping
+around to a multiple of the world size (as ``DistributedSampler``), and rank ``r`` takes
+every ``world_size``-th example from ``r`` — so all ranks take the same number of steps.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from visrep.config import LearnerConfig
+from visrep.policy.models import replace_dir
+from visrep.policy.sft import ATTENTION_MASK, build_batch
+
+
+def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
+    """The DeepSpeed config dict for ``cfg`` (the optimiser is passed in, not configured)."""
+    micro = max(1, cfg.batch_size // world_size)
+    return {
+        "train_micro_batch_size_per_gpu": micro,
+        "gradient_accumulation_steps": 1,
+        "train_batch_size": micro * world_size,
+        "gradient_clipping": 1.0,
+        "zero_optimization": {"stage": cfg.zero_stage},
+        "bf16": {"enabled": cfg.bf16},
+        "zero_allow_untested_optimizer": True,  # torch AdamW under ZeRO
+        "steps_per_print": 10**9,
+        "wall_clock_breakdown": False,
+    }
+
+
+class DeepSpeedLearner:
+    """Full fine-tuning of an HF causal LM with DeepSpeed (ZeRO 0–3, bf16 or fp32)."""
+
+    def __init__(self, model_dir: Path, cfg: LearnerConfig, rank: int = 0, world_size: int = 1,
+                 master_addr: str = "127.0.0.1", master_port: int = 29511) -> None:
+        import torch
+        import torch.distributed as dist
+
+        self.cfg = cfg
+        self.rank = rank
+        self.world_size = world_size
+        self.model_dir = Path(model_dir)
+        torch.set_num_threads(cfg.threads)
+        self._owns_process_group = False
+        if not dist.is_initialized():
+            for key, value in (("RANK", rank), ("WORLD_SIZE", world_size), ("LOCAL_RANK", rank),
+                               ("MASTER_ADDR", master_addr), ("MASTER_PORT", master_port)):
+                os.environ[key] = str(value)
+            backend = "nccl" if torch.cuda.is_available() else "gloo"
+            dist.init_process_group(backend, init_method=f"tcp://{master_addr}:{master_port}",
+                                    rank=rank, world_size=world_size)
+            self._owns_process_group = True
+        if torch.cuda.is_available():
+            torch.cuda.set_device(rank % torch.cuda.device_count())
+
+        import deepspeed
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
+        model.config.use_cache = False
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+        self.engine, *_ = deepspeed.initialize(
+            model=model, optimizer=optimizer, config=deepspeed_config(cfg, world_size)
+        )
+        self._epoch_seed = 0
+
+    @property
+    def micro_batch(self) -> int:
+        return max(1, self.cfg.batch_size // self.world_size)
+
+    def _set_lr(self, lr: float) -> None:
+        for group in self.engine.optimizer.param_groups:
+            group["lr"] = lr
+
+    def _shard(self, examples: list[tuple[str, str]], seed: int) -> list[tuple[str, str]]:
+        order = list(range(len(examples)))
+        random.Random(seed).shuffle(order)
+        total = math.ceil(len(order) / self.world_size) * self.world_size
+        order = (order * math.ceil(total / len(order)))[:total]
+        return [examples[i] for i in order[self.rank::self.world_size]]
+
+    def train(self, examples: list[tuple[str, str]], epochs: int, lr: float | None = None,
+              progress: bool = True) -> dict:
+        """SFT for ``epochs`` passes; returns loss (mean), first/last loss, steps, tokens/s.
+
+        Losses are averaged over ranks; ``tokens`` counts every non-padding token all ranks
+        processed (prompt included: that is the compute), ``tokens_per_s`` = tokens / seconds.
+        """
+        import torch
+        import torch.distributed as dist
+        from tqdm import tqdm
+
+        if not examples:
+            raise ValueError("train: no examples")
+        self._set_lr(self.cfg.lr if lr is None else lr)
+        self.engine.train()
+        device = self.engine.device
+        per_epoch = math.ceil(math.ceil(len(examples) / self.world_size) / self.micro_batch)
+        bar = tqdm(total=per_epoch * epochs, desc="sft", disable=not progress or self.rank != 0,
+                   leave=False)
+        losses: list[float] = []
+        tokens = 0
+        start = time.perf_counter()
+        for _ in range(epochs):
+            shard = self._shard(examples, seed=self._epoch_seed)
+            self._epoch_seed += 1
+            for i in range(0, len(shard), self.micro_batch):
+                batch = build_batch(self.tokenizer, shard[i:i + self.micro_batch], self.cfg.max_len)
+                tokens += int(batch[ATTENTION_MASK].sum())
+                batch = {k: v.to(device) for k, v in batch.items()}
+                loss = self.engine(**batch).loss
+                self.engine.backward(loss)
+                self.engine.step()
+                losses.append(float(loss.detach()))
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        bar.close()
+        seconds = time.perf_counter() - start
+        stats = torch.tensor([sum(losses), losses[0], losses[-1], float(tokens)], dtype=torch.float64)
+        if self.world_size > 1:
+            dist.all_reduce(stats)
+            stats[:3] /= self.world_size
+        steps = len(losses)
+        return {
+            "loss": float(stats[0]) / steps,
+            "first_loss": float(stats[1]),
+            "last_loss": float(stats[2]),
+            "steps": steps,
+            "tokens": int(stats[3]),
+            "seconds": seconds,
+            "tokens_per_s": float(stats[3]) / seconds if seconds > 0 else 0.0,
+        }
+
+    def save_hf(self, out_dir: Path) -> Path:
+        """Write the current weights as an HF dir (config, safetensors, tokenizer) vLLM loads.
+
+        Weights are the module's (bf16 when training in bf16, else fp32); at ZeRO-3 they are
+        gathered from all ranks first.  Only rank 0 writes, into a sibling temp dir renamed
+        into place; every rank returns after the write (barrier).
+        """
+        import torch.distributed as dist
+
+        out_dir = Path(out_dir)
+        if self.cfg.zero_stage == 3:
+            # Collective: every rank must call it; rank 0 receives the full state dict.
+            state = self.engine._zero3_consolidated_16bit_state_dict()
+        else:
+            state = self.engine.module.state_dict() if self.rank == 0 else None
+        if self.rank == 0:
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+            try:
+                state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+                self.engine.module.save_pretrained(tmp, state_dict=state)
+                self.tokenizer.save_pretrained(tmp)
+                replace_dir(tmp, out_dir)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        if self.world_size > 1:
+            dist.barrier()
+        return out_dir
+
+    def close(self) -> None:
+        """Free the engine; destroy the process group if this learner created it."""
+        import gc
+
+        import torch.distributed as dist
+
+        self.engine = None
+        gc.collect()
+        if self._owns_process_group and dist.is_initialized():
+            dist.destroy_process_group()
+        self._owns_process_group = False

@@ -1,0 +1,60 @@
+"""Supervised fine-tuning batches: loss on the program tokens only.
+
+A training example is ``(prompt, completion)``: the prompt exactly as the sampler saw it,
+the completion the program it produced (or a seed program).  Prompt and completion are
+tokenised separately — the way vLLM saw them: prompt tokens (with the tokenizer's default
+special tokens, as vLLM adds them), then the sampled completion tokens — and an EOS closes
+the completion so the policy learns to stop.
+"""
+
+from __future__ import annotations
+
+import torch
+
+IGNORE_INDEX = -100  # label value ignored by the cross-entropy loss
+
+# Batch keys (the HF forward's argument names).
+INPUT_IDS = "input_ids"
+ATTENTION_MASK = "attention_mask"
+LABELS = "labels"
+
+
+def encode_example(tokenizer, prompt: str, completion: str, max_len: int) -> tuple[list[int], int]:
+    """Token ids of prompt + completion + EOS (≤ ``max_len``) and the prompt's length in them.
+
+    Too long: the prompt loses tokens from its LEFT (its start: the oldest few-shot
+    examples), the completion is kept; a completion alone longer than ``max_len`` keeps its
+    first ``max_len`` tokens (no prompt, no EOS).
+    """
+    prompt_ids = tokenizer(prompt)["input_ids"]
+    completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    if tokenizer.eos_token_id is not None:
+        completion_ids = completion_ids + [tokenizer.eos_token_id]
+    if len(completion_ids) >= max_len:
+        return completion_ids[:max_len], 0
+    keep = max_len - len(completion_ids)
+    prompt_ids = prompt_ids[-keep:] if len(prompt_ids) > keep else prompt_ids
+    return prompt_ids + completion_ids, len(prompt_ids)
+
+
+def build_batch(tokenizer, examples: list[tuple[str, str]], max_len: int) -> dict[str, torch.Tensor]:
+    """Right-padded batch with ``labels = -100`` on prompt tokens and padding.
+
+    Returns ``input_ids``, ``attention_mask``, ``labels``, each ``(B, T)`` with ``T`` the
+    longest encoded example (≤ ``max_len``).
+    """
+    if not examples:
+        raise ValueError("build_batch: no examples")
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    encoded = [encode_example(tokenizer, p, c, max_len) for p, c in examples]
+    T = max(len(ids) for ids, _ in encoded)
+    B = len(encoded)
+    input_ids = torch.full((B, T), pad_id, dtype=torch.long)  # (B, T)
+    attention_mask = torch.zeros((B, T), dtype=torch.long)  # (B, T)
+    labels = torch.full((B, T), IGNORE_INDEX, dtype=torch.long)  # (B, T)
+    for row, (ids, n_prompt) in enumerate(encoded):
+        n = len(ids)
+        input_ids[row, :n] = torch.tensor(ids)
+        attention_mask[row, :n] = 1
+        labels[row, n_prompt:n] = torch.tensor(ids[n_prompt:])
+    return {INPUT_IDS: input_ids, ATTENTION_MASK: attention_mask, LABELS: labels}

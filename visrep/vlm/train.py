@@ -1,0 +1,178 @@
+"""Training on a DeepSpeed engine: the embedded teacher, and a student per ablation row.
+
+DeepSpeed runs here as it does for the policy learner, scaled down: one rank, gloo,
+ZeRO stage 0, a plain torch AdamW handed in (no JIT-compiled optimizer), fp32 weights
+(bf16 only as CPU autocast inside the step when asked).  The engine wraps only what
+trains: the teacher's image tower, text projection and logit scale; the student's image
+tower.  The locked text transformer never enters an engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from visrep.vlm.config import StudentSection, TeacherSection
+from visrep.vlm.data import augment
+from visrep.vlm.losses import distill_loss
+from visrep.vlm.models import VLModel
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def init_distributed() -> None:
+    """A one-rank gloo process group (idempotent), as the DeepSpeed launcher would set up."""
+    import deepspeed
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return
+    for key, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1",
+                       "MASTER_ADDR": "127.0.0.1"}.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
+    deepspeed.init_distributed(dist_backend="gloo", verbose=False)
+
+
+def make_engine(module: nn.Module, lr: float, weight_decay: float, batch_size: int, total_steps: int) -> tuple:
+    """(engine, scheduler): DeepSpeed ZeRO-0 over torch AdamW, cosine decay with warm-up."""
+    import deepspeed
+
+    init_distributed()
+    params = [p for p in module.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    warmup = max(1, total_steps // 20)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(
+        (step + 1) / warmup, 0.5 * (1 + torch.cos(torch.tensor(step / max(1, total_steps) * torch.pi)).item())))
+    ds_config = {
+        "train_micro_batch_size_per_gpu": batch_size,
+        "gradient_accumulation_steps": 1,
+        "zero_optimization": {"stage": 0},
+        "gradient_clipping": 1.0,
+        "steps_per_print": 10**9,
+        "wall_clock_breakdown": False,
+    }
+    engine, _, _, _ = deepspeed.initialize(model=module, optimizer=optimizer, model_parameters=params,
+                                           lr_scheduler=scheduler, config=ds_config)
+    return engine, scheduler
+
+
+def _autocast(enabled: bool) -> contextlib.AbstractContextManager:
+    return torch.autocast("cpu", dtype=torch.bfloat16) if enabled else contextlib.nullcontext()
+
+
+def _batches(n: int, batch_size: int, epochs: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Shuffled index batches; the last short batch of an epoch is dropped when n > batch."""
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        stop = n - n % batch_size if n > batch_size else n
+        for i in range(0, stop, batch_size):
+            yield order[i:i + batch_size]
+
+
+def _steps(n: int, batch_size: int, epochs: int) -> int:
+    return epochs * (n // batch_size if n > batch_size else 1)
+
+
+@dataclass(frozen=True)
+class TrainStats:
+    steps: int
+    seconds: float
+    final_loss: float
+    parts: dict[str, float]
+
+
+class _TeacherObjective(nn.Module):
+    """Image tower + text projection: CLIP-style CE of images against class texts."""
+
+    def __init__(self, vl: VLModel, temperature: float) -> None:
+        super().__init__()
+        self.visual = vl.model.visual
+        self.proj = vl.model.text.proj
+        self.temperature = temperature
+
+    def forward(self, images: torch.Tensor, pooled: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        img = F.normalize(self.visual(images).float(), dim=-1)  # (B, D)
+        txt = F.normalize(self.proj(pooled).float(), dim=-1)  # (C, D)
+        return F.cross_entropy(img @ txt.T / self.temperature, labels)
+
+
+def train_teacher(vl: VLModel, images: torch.Tensor, labels: torch.Tensor, prompts: list[list[str]],
+                  cfg: TeacherSection, temperature: float, seed: int, progress: bool = True) -> TrainStats:
+    """Train the embedded teacher on crops (N, 3, S, S) uint8 with labels into ``prompts``.
+
+    Each step draws one prompt per class (plain or enriched), so the text projection
+    learns both phrasings; the text transformer is locked and run once up front.
+    """
+    vl.lock_text()
+    flat = [p for group in prompts for p in group]
+    pooled_all = vl.text_pooled(flat)
+    if pooled_all is None:
+        raise ValueError(f"training a teacher needs an HF text tower; {vl.arch} has none "
+                         "(give teacher.pretrained to load one instead)")
+    starts = torch.tensor([0] + [len(g) for g in prompts]).cumsum(0)[:-1]
+    sizes = torch.tensor([len(g) for g in prompts])
+    gen = torch.Generator().manual_seed(seed)
+    objective = _TeacherObjective(vl, temperature)
+    objective.train()
+    total = _steps(len(labels), cfg.batch_size, cfg.epochs)
+    engine, _ = make_engine(objective, cfg.lr, cfg.weight_decay, cfg.batch_size, total)
+    start, loss_v, step = time.perf_counter(), float("nan"), 0
+    bar = tqdm(total=total, desc="teacher", disable=not progress, leave=False)
+    for idx in _batches(len(labels), cfg.batch_size, cfg.epochs, gen):
+        x = vl.prepare(augment(images[idx], gen))
+        pick = starts + (torch.rand(len(prompts), generator=gen) * sizes).long()  # (C,)
+        with _autocast(cfg.bf16):
+            loss = engine(x, pooled_all[pick], labels[idx])
+        engine.backward(loss)
+        engine.step()
+        loss_v, step = float(loss.detach()), step + 1
+        bar.set_postfix(loss=f"{loss_v:.3f}")
+        bar.update()
+    bar.close()
+    vl.model.eval()
+    return TrainStats(step, time.perf_counter() - start, loss_v, {"ce": loss_v})
+
+
+def distill_student(student: VLModel, images: torch.Tensor, labels: torch.Tensor,
+                    teacher_feats: torch.Tensor, class_w: torch.Tensor, weights: Mapping[str, float],
+                    cfg: StudentSection, temperature: float, top_k: int, seed: int,
+                    progress: bool = True, desc: str = "student") -> TrainStats:
+    """Distil into ``student.model.visual``: augmented views of crops (N, 3, S, S) uint8,
+    labels (N,) into ``class_w`` (C, D), the teacher's clean-view features (N, D)."""
+    gen = torch.Generator().manual_seed(seed)
+    visual = student.model.visual
+    visual.train()
+    total = _steps(len(labels), cfg.batch_size, cfg.epochs)
+    engine, _ = make_engine(visual, cfg.lr, cfg.weight_decay, cfg.batch_size, total)
+    start, loss_v, step, parts = time.perf_counter(), float("nan"), 0, {}
+    bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
+    for idx in _batches(len(labels), cfg.batch_size, cfg.epochs, gen):
+        x = student.prepare(augment(images[idx], gen))
+        with _autocast(cfg.bf16):
+            s = engine(x).float()  # (B, D)
+        loss, parts = distill_loss(s, teacher_feats[idx], class_w, labels[idx], weights=weights,
+                                   temperature=temperature, top_k=top_k)
+        engine.backward(loss)
+        engine.step()
+        loss_v, step = float(loss.detach()), step + 1
+        bar.set_postfix(loss=f"{loss_v:.3f}")
+        bar.update()
+    bar.close()
+    student.model.eval()
+    return TrainStats(step, time.perf_counter() - start, loss_v, parts)
