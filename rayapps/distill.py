@@ -325,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cfg = load_distill_config(args.config, args.overrides)
-        Distill(cfg, progress=not args.no_progress and sys.stderr.isatty()).run()
+        Distill(cfg, progress=not args.no_progress).run()
         return 0
     except (ConfigError, SetupError, ModelError, FileNotFoundError, ValueError) as exc:
         if os.environ.get("VISREP_DEBUG"):

@@ -30,8 +30,8 @@ def test_trained_checkpoint_reproduces_the_program_in_vllm(tiny_dir, tiny_policy
     learner = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
     try:
         first = learner.train([(PROMPT, PROGRAM)] * 4, epochs=1, progress=False)
-        stats = learner.train([(PROMPT, PROGRAM)] * 4, epochs=50, progress=False)
-        assert stats["steps"] == 50 and stats["tokens_per_s"] > 0
+        stats = learner.train([(PROMPT, PROGRAM)] * 4, epochs=40, progress=False)
+        assert stats["steps"] == 40 and stats["tokens_per_s"] > 0
         assert stats["last_loss"] < 0.1 * first["first_loss"], (first, stats)
         out = learner.save_hf(tmp_path / "ckpt")
     finally:

@@ -188,4 +188,25 @@ class DeepSpeedLearner:
         gc.collect()
         if self._owns_process_group and dist.is_initialized():
             dist.destroy_process_group()
+            _forget_deepspeed_groups()
         self._owns_process_group = False
+
+
+def _forget_deepspeed_groups() -> None:
+    """Drop DeepSpeed's cached sub-groups of a destroyed process group.
+
+    ``deepspeed.utils.groups`` memoises the world/data-parallel groups in module globals;
+    after ``destroy_process_group`` they are dead handles, and the next learner in the same
+    process (tests; a re-created learner) fails with "Group ... is not registered".
+    """
+    from deepspeed.utils import groups
+
+    for name in ("_WORLD_GROUP", "_DATA_PARALLEL_GROUP", "_MODEL_PARALLEL_GROUP",
+                 "_TENSOR_MODEL_PARALLEL_GROUP", "_ZERO_PARAM_INTRA_PARALLEL_GROUP"):
+        if hasattr(groups, name):
+            setattr(groups, name, None)
+    for name in ("_EXPERT_PARALLEL_GROUP", "_EXPERT_PARALLEL_GROUP_RANKS",
+                 "_EXPERT_DATA_PARALLEL_GROUP", "_EXPERT_DATA_PARALLEL_GROUP_RANKS",
+                 "_ALL_TO_ALL_GROUP"):
+        if isinstance(getattr(groups, name, None), dict):
+            getattr(groups, name).clear()

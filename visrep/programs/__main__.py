@@ -7,7 +7,7 @@ Each FILE holds a full program (``def execute_command(image): ...``) or just its
 ``--jsonl`` adds one program per line, ``{"task_id": ..., "source": ...}``.  One JSON line
 is printed per program: ``program``, ``task_id``, ``status``, ``value``, ``error``,
 ``api_calls``, ``duration_s``, ``stdout``.  The world defaults to the default profile's
-world, built on first use into ``$XDG_CACHE_HOME/visrep`` (``~/.cache/visrep``).  The exit
+world, built on first use into ``$VISREP_CACHE`` (default ``~/.cache/visrep``).  The exit
 code is 0 whenever the executor itself worked, whatever the programs did; 2 for bad
 arguments (an unknown task id, an unreadable file).
 """
@@ -36,9 +36,9 @@ def default_world() -> Path:
     w = load_config("default").world
     params = {k: v for k, v in dataclasses.asdict(w).items() if k != "dir"}
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "visrep"
+    cache = Path(os.environ.get("VISREP_CACHE") or Path.home() / ".cache" / "visrep")
     root = cache / f"world-{digest}"
-    if not (root / "world.json").exists() and not root.is_dir():
+    if not root.is_dir():
         print(f"building the default world into {root} (once)", file=sys.stderr)
     build_world(root, seed=w.seed, image_size=w.image_size, min_objects=w.min_objects,
                 max_objects=w.max_objects, train_images=w.train_images,

@@ -111,8 +111,11 @@ def address_space_cap(memory_mb: int) -> int:
 def harden(sock_fd: int, empty_dir: str, memory_mb: int) -> dict[str, str]:
     """Wall the calling (freshly forked) process in; returns the layers and their state."""
     report: dict[str, str] = {}
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the executor's to handle
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the executor's to handle
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # not the main thread (cannot happen after fork; kept defensive)
+        pass
     _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the executor
     cap = address_space_cap(memory_mb)  # needs /proc: before the walls go up
     _descriptors(sock_fd)

@@ -33,6 +33,7 @@ result, and when its peak memory has grown by half of ``memory_mb``.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -110,6 +111,7 @@ def _worker_main(sock_fd: int, empty_dir: str, prepare: Prepare,
                  limits: ExecutorConfig) -> NoReturn:
     """Harden, greet, then run programs until EOF or retirement; never returns."""
     try:
+        gc.freeze()  # what the fork inherited is never collected here (no stray finalizers)
         report = isolation.harden(sock_fd, empty_dir, limits.memory_mb)
         sock = socket.socket(fileno=isolation.WORKER_FD)
         sock.sendall(_frame({"op": "hello", "isolation": report}))
@@ -183,7 +185,9 @@ def _kill(worker: _Worker) -> int:
     return status
 
 
-def _shutdown(workers: list[_Worker], empty_dir: str) -> None:
+def _shutdown(workers: list[_Worker], empty_dir: str, owner: int) -> None:
+    if os.getpid() != owner:  # a forked copy of the pool: its workers are not ours
+        return
     for worker in workers:
         try:
             _kill(worker)
@@ -221,7 +225,8 @@ class WorkerPool:
         self._empty_dir = tempfile.mkdtemp(prefix="visrep-sandbox-")
         os.chmod(self._empty_dir, 0o555)  # root owns it; nobody can list it, nobody can write
         self._workers: list[_Worker] = []
-        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._empty_dir)
+        self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._empty_dir,
+                                           os.getpid())
         self.replaced = 0  # workers killed or retired and replaced since start
         for _ in range(max(1, workers if workers is not None else limits.workers)):
             self._workers.append(self._spawn())

@@ -198,7 +198,7 @@ class VLModel:
 def _rgb_array(image: Image.Image, size: int) -> Any:
     import numpy as np
 
-    return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC))
+    return np.array(image.convert("RGB").resize((size, size), Image.Resampling.BICUBIC))
 
 
 def create_model(arch: str, pretrained: str = "") -> VLModel:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -85,6 +86,12 @@ def _batches(n: int, batch_size: int, epochs: int, generator: torch.Generator) -
             yield order[i:i + batch_size]
 
 
+def _bar(total: int, desc: str, progress: bool) -> tqdm:
+    """A progress bar; in a log (no terminal) it writes a line every 20 s instead."""
+    tty = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, disable=not progress, leave=not tty, mininterval=0.1 if tty else 20.0)
+
+
 def _steps(n: int, batch_size: int, epochs: int) -> int:
     return epochs * (n // batch_size if n > batch_size else 1)
 
@@ -133,7 +140,7 @@ def train_teacher(vl: VLModel, images: torch.Tensor, labels: torch.Tensor, promp
     total = _steps(len(labels), cfg.batch_size, cfg.epochs)
     engine, _ = make_engine(objective, cfg.lr, cfg.weight_decay, cfg.batch_size, total)
     start, loss_v, step = time.perf_counter(), float("nan"), 0
-    bar = tqdm(total=total, desc="teacher", disable=not progress, leave=False)
+    bar = _bar(total, "teacher", progress)
     for idx in _batches(len(labels), cfg.batch_size, cfg.epochs, gen):
         x = vl.prepare(augment(images[idx], gen))
         pick = starts + (torch.rand(len(prompts), generator=gen) * sizes).long()  # (C,)
@@ -161,7 +168,7 @@ def distill_student(student: VLModel, images: torch.Tensor, labels: torch.Tensor
     total = _steps(len(labels), cfg.batch_size, cfg.epochs)
     engine, _ = make_engine(visual, cfg.lr, cfg.weight_decay, cfg.batch_size, total)
     start, loss_v, step, parts = time.perf_counter(), float("nan"), 0, {}
-    bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
+    bar = _bar(total, desc, progress)
     for idx in _batches(len(labels), cfg.batch_size, cfg.epochs, gen):
         x = student.prepare(augment(images[idx], gen))
         with _autocast(cfg.bf16):
