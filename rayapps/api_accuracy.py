@@ -39,7 +39,7 @@ from visrep.visual.oracle import OracleBackend
 from visrep.visual.student import CALIBRATION_FILE, load_student_backend, prepare_student_dir
 from visrep.vlm.data import ClassSplit, split_classes
 from visrep.vlm.proposals import PROPOSALS_FILE
-from visrep.world import build_world, load_scenes, load_tasks
+from visrep.world import build_world_from, load_scenes, load_tasks
 from visrep.world.predicates import plural
 from visrep.world.records import COLORS, PATTERNS, SHAPES, Scene
 
@@ -176,10 +176,7 @@ def _world_dir(cfg: Config, world_dir: str) -> Path:
         return Path(world_dir)
     w = cfg.world
     root = Path(w.dir) if w.dir else Path(cfg.run.dir) / "world"
-    build_world(root, seed=w.seed, image_size=w.image_size, min_objects=w.min_objects,
-                max_objects=w.max_objects, train_images=w.train_images,
-                heldout_images=w.heldout_images, tasks_per_image=w.tasks_per_image,
-                retrieval_candidates=w.retrieval_candidates, kinds=w.kinds)
+    build_world_from(root, w)
     return root
 
 

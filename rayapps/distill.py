@@ -105,7 +105,9 @@ class Distill:
             if found != key:
                 raise SetupError(f"{ckpt} holds a teacher trained with other settings; "
                                  "use a new run.dir (or remove that teacher)")
-            return load_model(ckpt).freeze()
+            loaded = load_model(ckpt).freeze()
+            self.timings["teacher_train_s"] = float(loaded.meta.get("train_seconds", float("nan")))
+            return loaded
         torch.manual_seed(self.cfg.run.seed)
         vl = create_model(t.open_clip_name)
         plain = class_prompts(CLASSES, enrich=False)

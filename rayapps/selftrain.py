@@ -36,7 +36,7 @@ from visrep.selftrain.examples import Seed, load_seeds, program_body, training_p
 from visrep.selftrain.filtering import select_for_training
 from visrep.selftrain.metrics import phase_metrics
 from visrep.selftrain.rundir import RunDir
-from visrep.world import build_world, load_tasks
+from visrep.world import build_world_from, load_tasks
 from visrep.world.records import Task
 
 # Keys a rerun may change without invalidating what the run directory holds.
@@ -105,10 +105,7 @@ class SelfTrain:
                 raise SetupError(f"world.dir {root} does not exist")
             return root
         root = self.rd.root / "world"
-        build_world(root, seed=w.seed, image_size=w.image_size, min_objects=w.min_objects,
-                    max_objects=w.max_objects, train_images=w.train_images,
-                    heldout_images=w.heldout_images, tasks_per_image=w.tasks_per_image,
-                    retrieval_candidates=w.retrieval_candidates, kinds=w.kinds)
+        build_world_from(root, w)
         return root
 
     def _spawn(self, world: Path, model_dir: Path, version: int, seeds: list[Seed]) -> Pools:

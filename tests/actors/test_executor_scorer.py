@@ -8,7 +8,7 @@ from actors.executor import ExecutorActor
 from actors.scorer import ScorerActor
 from visrep.config import load_config
 from visrep.programs.records import Program, SampleBatch
-from visrep.world import build_world, load_tasks
+from visrep.world import build_world_from, load_tasks
 
 CFG = load_config("tiny")
 
@@ -17,10 +17,7 @@ CFG = load_config("tiny")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     w = CFG.world
     root = tmp_path_factory.mktemp("tiny") / "world"
-    build_world(root, seed=w.seed, image_size=w.image_size, min_objects=w.min_objects,
-                max_objects=w.max_objects, train_images=w.train_images,
-                heldout_images=w.heldout_images, tasks_per_image=w.tasks_per_image,
-                retrieval_candidates=w.retrieval_candidates, kinds=w.kinds)
+    build_world_from(root, w)
     return root
 
 

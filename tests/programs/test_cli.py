@@ -12,7 +12,7 @@ import pytest
 import visrep  # noqa: F401  (first: applies the torchvision fix)
 from visrep.config import load_config
 from visrep.programs.__main__ import main
-from visrep.world import build_world, load_tasks
+from visrep.world import build_world_from, load_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "programs" / "hostile"
@@ -22,10 +22,7 @@ HOSTILE = ROOT / "tests" / "programs" / "hostile"
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     w = load_config("tiny").world
     root = tmp_path_factory.mktemp("cli") / "world"
-    build_world(root, seed=w.seed, image_size=w.image_size, min_objects=w.min_objects,
-                max_objects=w.max_objects, train_images=w.train_images,
-                heldout_images=w.heldout_images, tasks_per_image=w.tasks_per_image,
-                retrieval_candidates=w.retrieval_candidates, kinds=w.kinds)
+    build_world_from(root, w)
     return root
 
 

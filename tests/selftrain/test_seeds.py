@@ -9,7 +9,7 @@ from visrep.rewards import score
 from visrep.selftrain.examples import load_seeds, prompt_for, training_pair
 from visrep.selftrain.execute import execute
 from visrep.visual.backend import make_backend
-from visrep.world import build_world, load_scenes, load_tasks
+from visrep.world import build_world_from, load_scenes, load_tasks
 
 CFG = load_config("default")
 SEEDS = load_seeds(Path(__file__).resolve().parents[2] / CFG.warm_start.seeds_file)
@@ -19,10 +19,7 @@ SEEDS = load_seeds(Path(__file__).resolve().parents[2] / CFG.warm_start.seeds_fi
 def default_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     w = CFG.world
     root = tmp_path_factory.mktemp("world") / "w"
-    build_world(root, seed=w.seed, image_size=w.image_size, min_objects=w.min_objects,
-                max_objects=w.max_objects, train_images=w.train_images,
-                heldout_images=w.heldout_images, tasks_per_image=w.tasks_per_image,
-                retrieval_candidates=w.retrieval_candidates, kinds=w.kinds)
+    build_world_from(root, w)
     return root
 
 

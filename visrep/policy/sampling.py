@@ -61,6 +61,10 @@ class VllmSampler:
             # CPU: the KV cache is host memory of a fixed size (VLLM_CPU_KVCACHE_SPACE's
             # successor; the env var, when set, still wins).  On GPU vLLM sizes it itself.
             kwargs["kv_cache_memory_bytes"] = self.cfg.kv_cache_gib * GIB
+            # vLLM-cpu 0.32 crashes ("CPU Generator does not use offset") when a request
+            # with its own seed is prefilled in chunks; whole-prompt prefill avoids it.
+            kwargs["enable_chunked_prefill"] = False
+            kwargs["max_num_batched_tokens"] = max(self.policy.max_model_len, 4096)
         with _inspect_models_in_process(on_cpu=not torch.cuda.is_available()):
             self._llm = LLM(
                 model=str(model_dir),

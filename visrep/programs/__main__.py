@@ -27,7 +27,7 @@ from visrep.config import load_config
 from visrep.programs.executor import ProgramExecutor
 from visrep.programs.extract import extract_program
 from visrep.visual.backend import make_backend
-from visrep.world import build_world, image_path, load_scenes, load_tasks
+from visrep.world import build_world_from, image_path, load_scenes, load_tasks
 from visrep.world.records import Task
 
 
@@ -40,10 +40,7 @@ def default_world() -> Path:
     root = cache / f"world-{digest}"
     if not root.is_dir():
         print(f"building the default world into {root} (once)", file=sys.stderr)
-    build_world(root, seed=w.seed, image_size=w.image_size, min_objects=w.min_objects,
-                max_objects=w.max_objects, train_images=w.train_images,
-                heldout_images=w.heldout_images, tasks_per_image=w.tasks_per_image,
-                retrieval_candidates=w.retrieval_candidates, kinds=w.kinds)
+    build_world_from(root, w)
     return root
 
 

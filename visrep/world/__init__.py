@@ -3,8 +3,8 @@
 Only the standard library, numpy and Pillow are needed, so any layer may import this.
 """
 
-from visrep.world.build import WorldIndex, build_world
+from visrep.world.build import WorldIndex, build_world, build_world_from
 from visrep.world.loaders import image_path, load_scenes, load_tasks
 from visrep.world.predicates import parse_phrase
 
-__all__ = ["WorldIndex", "build_world", "image_path", "load_scenes", "load_tasks", "parse_phrase"]
+__all__ = ["WorldIndex", "build_world", "build_world_from", "image_path", "load_scenes", "load_tasks", "parse_phrase"]

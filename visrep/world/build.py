@@ -17,6 +17,7 @@ renamed into place, so a crash never leaves a half world that a later run would 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from visrep.config import WorldConfig
 from visrep.world.records import COLORS, SHAPES, TASK_KINDS, Scene, Task
 from visrep.world.render import render_scene
 from visrep.world.retrieval import make_retrieve
@@ -86,6 +88,12 @@ def build_world(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return _existing(out_dir, params)
+
+
+def build_world_from(out_dir: Path, cfg: WorldConfig) -> WorldIndex:
+    """``build_world`` with the parameters of a ``world:`` config section."""
+    params = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "dir"}
+    return build_world(out_dir, **params)
 
 
 def _existing(out_dir: Path, params: dict[str, Any]) -> WorldIndex | None:
