@@ -119,7 +119,6 @@ class LearnerConfig:
     batch_size: int = 8
     max_len: int = 512
     bf16: bool = True
-    threads: int = 2  # torch intra-op threads per learner rank
 
 
 @dataclass(frozen=True)

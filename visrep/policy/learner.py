@@ -57,7 +57,8 @@ class DeepSpeedLearner:
         self.rank = rank
         self.world_size = world_size
         self.model_dir = Path(model_dir)
-        torch.set_num_threads(cfg.threads)
+        # Thread count is the process's (OMP_NUM_THREADS): rayapps sets it from the
+        # learner's CPU reservation, so no second knob here can contradict it.
         self._owns_process_group = False
         if not dist.is_initialized():
             for key, value in (("RANK", rank), ("WORLD_SIZE", world_size), ("LOCAL_RANK", rank),
