@@ -25,13 +25,15 @@ class SamplerActor:
         self._seeds = seeds
         self._seed = seed
         self._version = version
+        self._model_dir = Path(model_dir).resolve()
         self._engine = VllmSampler(Path(model_dir), policy, sampler, seed=seed)
 
     def load(self, model_dir: str, version: int) -> None:
-        """Reload the engine from a new checkpoint (a no-op for the one already loaded)."""
-        if version != self._version:
+        """Serve ``model_dir`` as policy ``version`` (reloads only when the weights differ)."""
+        if Path(model_dir).resolve() != self._model_dir:
             self._engine.reload(Path(model_dir))
-            self._version = version
+            self._model_dir = Path(model_dir).resolve()
+        self._version = version
 
     def sample(self, tasks: list[Task], k: int, temperature: float, prompt: PromptConfig) -> SampleBatch:
         """``k`` programs per task (``temperature`` 0: one greedy program), with token counts.

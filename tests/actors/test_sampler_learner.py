@@ -1,0 +1,53 @@
+"""Sampler and learner actor classes on the tiny policy (no Ray): the grow/improve hand-off.
+
+The learner fine-tunes on one seed program and writes an HF checkpoint; the sampler,
+started on the base model, must really swap to that checkpoint on ``load`` and then
+write the trained program greedily.  (Learner first: vLLM's in-process engine and a
+DeepSpeed process group do not share a process; in the loop they are separate actors.)
+"""
+
+import socket
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from actors.learner import LearnerActor
+from actors.sampler import SamplerActor
+from visrep.config import load_config
+from visrep.policy.models import resolve_model
+from visrep.selftrain.examples import Seed, training_pair
+from visrep.world.records import Task
+
+CFG = load_config("tiny")
+SEED = Seed("vqa/0", "vqa", "Is there a red star?", 'return bool_to_yesno(image.exists("red star"))')
+TASK = Task("vqa/0", "vqa", SEED.text, ("img",), {"answer": "yes"})
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_learner_checkpoint_is_what_the_sampler_serves_after_load(tmp_path: Path) -> None:
+    base = resolve_model(CFG.policy, tmp_path / "cache")
+    pair = training_pair(SEED.kind, SEED.text, SEED.body, [SEED], CFG.prompt)
+    learner = LearnerActor(str(base), replace(CFG.learner, lr=1e-2), 0, 1, "127.0.0.1", _port())
+    try:
+        stats = learner.train([pair] * 4, epochs=30, lr=1e-2)
+        ckpt = learner.save(str(tmp_path / "ckpt"))
+    finally:
+        learner.close()
+    assert stats["last_loss"] < stats["first_loss"]
+
+    sampler = SamplerActor("s0", str(base), 0, CFG.policy, CFG.sampler, [SEED], seed=0)
+    before = sampler.sample([TASK], k=2, temperature=1.0, prompt=CFG.prompt)
+    assert len(before.programs) == 1 and len(before.programs[0]) == 2 and before.tokens > 0
+    assert all(p.policy_version == 0 and p.task_id == TASK.id for p in before.programs[0])
+
+    sampler.load(ckpt, 1)
+    [[greedy]] = sampler.sample([TASK], k=1, temperature=0.0, prompt=CFG.prompt).programs
+    assert greedy.policy_version == 1
+    assert greedy.source == "def execute_command(image):\n" + pair[1]
