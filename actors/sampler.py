@@ -6,13 +6,11 @@ import time
 from pathlib import Path
 
 from visrep.config import PolicyConfig, PromptConfig, SamplerConfig
-from visrep.policy.sampling import VllmSampler
+from visrep.policy.sampling import DEFAULT_STOP, VllmSampler
 from visrep.programs.extract import extract_program
 from visrep.programs.records import Program, SampleBatch
 from visrep.selftrain.examples import Seed, prompt_for
 from visrep.world.records import Task
-
-STOP = ["\n# Task", "\ndef ", "\n\n\n"]
 
 
 class SamplerActor:
@@ -44,7 +42,7 @@ class SamplerActor:
         start = time.perf_counter()
         prompts = [prompt_for(t.kind, t.text, self._seeds, prompt) for t in tasks]
         outs = self._engine.sample(prompts, n=k, temperature=temperature, top_p=self._cfg.top_p,
-                                   max_tokens=self._cfg.max_tokens, seed=self._seed, stop=STOP)
+                                   max_tokens=self._cfg.max_tokens, seed=self._seed, stop=list(DEFAULT_STOP))
         programs = [
             [Program(task_id=task.id, source=extract_program(c.text), completion=c.text,
                      sampler=self._name, policy_version=self._version, logprob=c.logprob)
@@ -53,3 +51,7 @@ class SamplerActor:
         ]
         tokens = sum(c.num_tokens for completions in outs for c in completions)
         return SampleBatch(programs, tokens, time.perf_counter() - start)
+
+    def close(self) -> None:
+        """Shut the engine down (frees its KV cache and the process group vLLM created)."""
+        self._engine.close()

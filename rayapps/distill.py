@@ -36,6 +36,7 @@ from visrep.vlm.data import CLASSES, ClassSplit, Crops, load_crops, split_classe
 from visrep.vlm.evaluate import compare_throughput, evaluate_features
 from visrep.vlm.features import cached_features, encode_crops
 from visrep.vlm.models import ModelError, VLModel, create_model, load_model, save_model
+from visrep.visual.student import CALIBRATION_FILE, prepare_student_dir
 from visrep.vlm.student import save_student
 from visrep.vlm.text import class_prompts, ensemble, generated_descriptions, load_descriptions
 from visrep.vlm.train import distill_student, train_teacher
@@ -191,6 +192,7 @@ class Distill:
                 evaluate_features(t_feats, crops, split, class_w[e], c.eval, c.losses.temperature, c.run.seed)
             for e in (False, True)}
         rows = {row: self.student_row(row, teacher, crops, split, t_feats, class_w) for row in c.rows}
+        self.tools(world)
         bench = self.throughput(teacher, crops)
         self.timings["total_s"] = time.perf_counter() - t0
         summary = {"rows": rows, "teacher": teacher_rows, "bench": bench, "timings": self.timings,
@@ -203,6 +205,15 @@ class Distill:
         self.track(summary, report)
         print(f"distill: wrote {report} and {self.root / 'student'} in {self.timings['total_s']:.0f} s", flush=True)
         return summary
+
+    def tools(self, world: Path) -> None:
+        """Make the saved student usable as ``visual.backend=student``: box proposals + calibration."""
+        student_dir = self.root / "student"
+        if not (student_dir / "student.json").is_file() or (student_dir / CALIBRATION_FILE).is_file():
+            return
+        start = time.perf_counter()
+        prepare_student_dir(student_dir, world, proposal_steps=self.cfg.student.proposal_steps)
+        self.timings["tools_s"] = time.perf_counter() - start
 
     def throughput(self, teacher: VLModel, crops: Crops) -> dict[str, float]:
         student_dir = self.root / "student"

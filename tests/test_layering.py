@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Lower number = lower layer; a module may import only its own layer or lower ones.
 LAYERS = {
-    "visrep.config": 0, "visrep.world": 0,
+    "visrep.config": 0, "visrep.world": 0, "visrep.distributed": 0,
     "visrep.visual": 1, "visrep.programs": 1, "visrep.vlm": 1,
     "visrep.rewards": 2, "visrep.policy": 2, "visrep.selftrain": 2,
     "actors": 3, "rayapps": 4,

@@ -20,8 +20,8 @@ from visrep.selftrain.examples import Seed, training_pair
 from visrep.world.records import Task
 
 CFG = load_config("tiny")
-SEED = Seed("vqa/0", "vqa", "Is there a red star?", 'return bool_to_yesno(image.exists("red star"))')
-TASK = Task("vqa/0", "vqa", SEED.text, ("img",), {"answer": "yes"})
+SEED = Seed("vqa/0", "vqa", "How many stars are there?", 'return str(image.count("star"))')
+TASK = Task("vqa/0", "vqa", SEED.text, ("img",), {"answer": "2"})
 
 
 def _port() -> int:
@@ -36,18 +36,20 @@ def test_learner_checkpoint_is_what_the_sampler_serves_after_load(tmp_path: Path
     pair = training_pair(SEED.kind, SEED.text, SEED.body, [SEED], CFG.prompt)
     learner = LearnerActor(str(base), replace(CFG.learner, lr=1e-2), 0, 1, "127.0.0.1", _port())
     try:
-        stats = learner.train([pair] * 4, epochs=30, lr=1e-2)
+        stats = learner.train([pair] * 4, epochs=60, lr=1e-2)
         ckpt = learner.save(str(tmp_path / "ckpt"))
     finally:
         learner.close()
     assert stats["last_loss"] < stats["first_loss"]
 
     sampler = SamplerActor("s0", str(base), 0, CFG.policy, CFG.sampler, [SEED], seed=0)
-    before = sampler.sample([TASK], k=2, temperature=1.0, prompt=CFG.prompt)
+    try:
+        before = sampler.sample([TASK], k=2, temperature=1.0, prompt=CFG.prompt)
+        sampler.load(ckpt, 1)
+        [[greedy]] = sampler.sample([TASK], k=1, temperature=0.0, prompt=CFG.prompt).programs
+    finally:
+        sampler.close()
     assert len(before.programs) == 1 and len(before.programs[0]) == 2 and before.tokens > 0
     assert all(p.policy_version == 0 and p.task_id == TASK.id for p in before.programs[0])
-
-    sampler.load(ckpt, 1)
-    [[greedy]] = sampler.sample([TASK], k=1, temperature=0.0, prompt=CFG.prompt).programs
     assert greedy.policy_version == 1
     assert greedy.source == "def execute_command(image):\n" + pair[1]

@@ -1,9 +1,11 @@
 """`ray start --head` then `ray job submit -- python -m rayapps.selftrain <tiny>`: the cluster path."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,19 +24,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture()
-def head(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def head() -> Iterator[tuple[str, dict[str, str]]]:
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PATH": f"{BIN}:{os.environ['PATH']}",
            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)
     port, dash = _free_port(), _free_port()
+    # Ray's unix sockets live under the temp dir: keep its path short (sun_path is 108 bytes).
+    temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     subprocess.run([str(BIN / "ray"), "start", "--head", f"--port={port}", "--num-cpus=2",
                     "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}",
-                    f"--temp-dir={tmp_path / 'ray'}"],
+                    f"--temp-dir={temp}"],
                    env=env, check=True, capture_output=True, timeout=180)
     try:
         yield f"http://127.0.0.1:{dash}", env
     finally:
         subprocess.run([str(BIN / "ray"), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_job_submit_runs_the_tiny_profile(tmp_path: Path, head: tuple[str, dict[str, str]]) -> None:

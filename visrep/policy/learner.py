@@ -17,7 +17,6 @@ every ``world_size``-th example from ``r`` — so all ranks take the same number
 from __future__ import annotations
 
 import math
-import os
 import random
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 from visrep.config import LearnerConfig
+from visrep.distributed import close_group, open_group
 from visrep.policy.models import replace_dir
 from visrep.policy.sft import ATTENTION_MASK, build_batch
 
@@ -51,7 +51,6 @@ class DeepSpeedLearner:
     def __init__(self, model_dir: Path, cfg: LearnerConfig, rank: int = 0, world_size: int = 1,
                  master_addr: str = "127.0.0.1", master_port: int = 29511) -> None:
         import torch
-        import torch.distributed as dist
 
         self.cfg = cfg
         self.rank = rank
@@ -59,15 +58,7 @@ class DeepSpeedLearner:
         self.model_dir = Path(model_dir)
         # Thread count is the process's (OMP_NUM_THREADS): rayapps sets it from the
         # learner's CPU reservation, so no second knob here can contradict it.
-        self._owns_process_group = False
-        if not dist.is_initialized():
-            for key, value in (("RANK", rank), ("WORLD_SIZE", world_size), ("LOCAL_RANK", rank),
-                               ("MASTER_ADDR", master_addr), ("MASTER_PORT", master_port)):
-                os.environ[key] = str(value)
-            backend = "nccl" if torch.cuda.is_available() else "gloo"
-            dist.init_process_group(backend, init_method=f"tcp://{master_addr}:{master_port}",
-                                    rank=rank, world_size=world_size)
-            self._owns_process_group = True
+        self._owns_process_group = open_group(rank, world_size, master_addr, master_port)
         if torch.cuda.is_available():
             torch.cuda.set_device(rank % torch.cuda.device_count())
 
@@ -183,31 +174,8 @@ class DeepSpeedLearner:
         """Free the engine; destroy the process group if this learner created it."""
         import gc
 
-        import torch.distributed as dist
-
         self.engine = None
         gc.collect()
-        if self._owns_process_group and dist.is_initialized():
-            dist.destroy_process_group()
-            _forget_deepspeed_groups()
+        close_group(self._owns_process_group)
         self._owns_process_group = False
 
-
-def _forget_deepspeed_groups() -> None:
-    """Drop DeepSpeed's cached sub-groups of a destroyed process group.
-
-    ``deepspeed.utils.groups`` memoises the world/data-parallel groups in module globals;
-    after ``destroy_process_group`` they are dead handles, and the next learner in the same
-    process (tests; a re-created learner) fails with "Group ... is not registered".
-    """
-    from deepspeed.utils import groups
-
-    for name in ("_WORLD_GROUP", "_DATA_PARALLEL_GROUP", "_MODEL_PARALLEL_GROUP",
-                 "_TENSOR_MODEL_PARALLEL_GROUP", "_ZERO_PARAM_INTRA_PARALLEL_GROUP"):
-        if hasattr(groups, name):
-            setattr(groups, name, None)
-    for name in ("_EXPERT_PARALLEL_GROUP", "_EXPERT_PARALLEL_GROUP_RANKS",
-                 "_EXPERT_DATA_PARALLEL_GROUP", "_EXPERT_DATA_PARALLEL_GROUP_RANKS",
-                 "_ALL_TO_ALL_GROUP"):
-        if isinstance(getattr(groups, name, None), dict):
-            getattr(groups, name).clear()

@@ -73,6 +73,7 @@ class TeacherSection:
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
+    text_lr_scale: float = 10.0  # the text projection's lr = lr × this (and no weight decay)
     weight_decay: float = 0.05
     bf16: bool = True  # autocast during training only
 
@@ -82,6 +83,7 @@ class StudentSection:
     """The student architecture (open_clip name, text side copied from the teacher)."""
 
     open_clip_name: str = "visrep-student"
+    proposal_steps: int = 600  # the class-agnostic box detector the student backend crops with
     epochs: int = 12
     batch_size: int = 128
     lr: float = 2e-3

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -23,40 +21,33 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from visrep.distributed import open_group
 from visrep.vlm.config import StudentSection, TeacherSection
 from visrep.vlm.data import augment
 from visrep.vlm.losses import distill_loss
 from visrep.vlm.models import VLModel
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def init_distributed() -> None:
-    """A one-rank gloo process group (idempotent), as the DeepSpeed launcher would set up."""
-    import deepspeed
-    import torch.distributed as dist
+    """A one-rank gloo process group (idempotent), as the DeepSpeed launcher would set up.
 
-    if dist.is_available() and dist.is_initialized():
-        return
-    for key, value in {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1",
-                       "MASTER_ADDR": "127.0.0.1"}.items():
-        os.environ.setdefault(key, value)
-    os.environ.setdefault("MASTER_PORT", str(_free_port()))
+    The group stays open for the process's later engines (teacher, then each student row).
+    """
     logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
-    deepspeed.init_distributed(dist_backend="gloo", verbose=False)
+    open_group()
 
 
-def make_engine(module: nn.Module, lr: float, weight_decay: float, batch_size: int, total_steps: int) -> tuple:
-    """(engine, scheduler): DeepSpeed ZeRO-0 over torch AdamW, cosine decay with warm-up."""
+def make_engine(module: nn.Module, lr: float, weight_decay: float, batch_size: int, total_steps: int,
+                groups: list[dict] | None = None) -> tuple:
+    """(engine, scheduler): DeepSpeed ZeRO-0 over torch AdamW, cosine decay with warm-up.
+
+    ``groups`` (torch param groups, each with its own ``lr``/``weight_decay``) replaces the
+    single group of every trainable parameter of ``module``."""
     import deepspeed
 
     init_distributed()
     params = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.AdamW(groups or params, lr=lr, weight_decay=weight_decay)
     warmup = max(1, total_steps // 20)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(
         (step + 1) / warmup, 0.5 * (1 + torch.cos(torch.tensor(step / max(1, total_steps) * torch.pi)).item())))
@@ -138,7 +129,13 @@ def train_teacher(vl: VLModel, images: torch.Tensor, labels: torch.Tensor, promp
     objective = _TeacherObjective(vl, temperature)
     objective.train()
     total = _steps(len(labels), cfg.batch_size, cfg.epochs)
-    engine, _ = make_engine(objective, cfg.lr, cfg.weight_decay, cfg.batch_size, total)
+    # The frozen MiniLM embeds every prompt of the world close together (cos ~0.9): the
+    # linear projection has to grow large to pull the classes apart, so it gets a larger
+    # learning rate and no weight decay.
+    groups = [{"params": [p for p in objective.visual.parameters() if p.requires_grad]},
+              {"params": [p for p in objective.proj.parameters() if p.requires_grad],
+               "lr": cfg.lr * cfg.text_lr_scale, "weight_decay": 0.0}]
+    engine, _ = make_engine(objective, cfg.lr, cfg.weight_decay, cfg.batch_size, total, groups)
     start, loss_v, step = time.perf_counter(), float("nan"), 0
     bar = _bar(total, "teacher", progress)
     for idx in _batches(len(labels), cfg.batch_size, cfg.epochs, gen):
