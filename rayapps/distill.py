@@ -137,33 +137,43 @@ class Distill:
             if done.get("settings") == key:
                 print(f"distill: row {row}: done before, skipped", flush=True)
                 return done
-        torch.manual_seed(c.run.seed)  # every row starts from the same student init
-        student = create_model(c.student.open_clip_name)
-        _copy_text_side(teacher, student)
         train_ids = torch.tensor([CLASSES.index(n) for n in split.id_classes])
         local = torch.full((len(CLASSES),), -1, dtype=torch.int64)
         local[train_ids] = torch.arange(len(train_ids))
         mask = crops.train & crops.of_classes(split.id_classes)
         weights = {k: getattr(c.losses, k) for k in terms}
-        stats = distill_student(student, crops.images[mask], local[crops.labels[mask]], t_feats[mask],
-                                class_w[enrich][train_ids], weights, c.student, c.losses.temperature,
-                                c.losses.top_k, c.run.seed, self.progress, desc=f"student {row}")
-        start = time.perf_counter()
-        s_feats = encode_crops(student, crops.images)
-        metrics = evaluate_features(s_feats, crops, split, class_w[enrich], c.eval, c.losses.temperature, c.run.seed)
+        per_seed: list[dict[str, float]] = []
+        train_s = eval_s = 0.0
+        for i in range(c.student.seeds):  # seed i: init, batch order and augmentation; same for every row
+            seed = c.run.seed + i
+            torch.manual_seed(seed)
+            candidate = create_model(c.student.open_clip_name)
+            _copy_text_side(teacher, candidate)
+            run_stats = distill_student(candidate, crops.images[mask], local[crops.labels[mask]], t_feats[mask],
+                                        class_w[enrich][train_ids], weights, c.student, c.losses.temperature,
+                                        c.losses.top_k, seed, self.progress, desc=f"student {row} seed {seed}")
+            start = time.perf_counter()
+            s_feats = encode_crops(candidate, crops.images)
+            per_seed.append(evaluate_features(s_feats, crops, split, class_w[enrich], c.eval,
+                                              c.losses.temperature, c.run.seed))
+            train_s, eval_s = train_s + run_stats.seconds, eval_s + time.perf_counter() - start
+            if i == 0:
+                student, stats = candidate, run_stats  # the first seed's student is the checkpoint
+        metrics = {k: sum(m[k] for m in per_seed) / len(per_seed) for k in per_seed[0]}
         result = {"row": row, "terms": sorted(terms), "enrichment": enrich, "metrics": metrics,
-                  "train_s": stats.seconds, "eval_s": time.perf_counter() - start, "steps": stats.steps,
+                  "seed_metrics": per_seed, "seeds": len(per_seed),
+                  "train_s": train_s, "eval_s": eval_s, "steps": stats.steps,
                   "final_loss": stats.final_loss, "loss_parts": stats.parts, "settings": key}
         if row == CHECKPOINT_ROW:
             save_student(student, self.root / "student", {
                 "row": row, "classes": list(CLASSES), "id_classes": list(split.id_classes),
                 "ood_classes": list(split.ood_classes), "crop_margin": c.data.margin,
-                "crop_size": c.data.crop_size, "teacher": c.teacher.open_clip_name, "metrics": metrics,
+                "crop_size": c.data.crop_size, "teacher": c.teacher.open_clip_name, "metrics": per_seed[0],
                 "temperature": c.losses.temperature})
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(json.dumps(result, indent=1) + "\n")
         print(f"distill: row {row:13s} ID zs {metrics['id/zero_shot']:.3f}  OOD zs {metrics['ood/zero_shot']:.3f}  "
-              f"({stats.seconds:.0f} s)", flush=True)
+              f"(mean of {len(per_seed)} seeds, {train_s:.0f} s)", flush=True)
         return result
 
     # ---- the job ----------------------------------------------------------------
@@ -296,7 +306,10 @@ def render_report(cfg: DistillConfig, summary: dict[str, Any]) -> str:
         f"{len(summary['split']['ood_classes'])} OOD classes the student never saw. "
         f"Crops: {summary['crops']['total']} ({summary['crops']['train']} train). "
         f"Teacher `{cfg.teacher.open_clip_name}`, student `{cfg.student.open_clip_name}`, "
-        f"{cfg.student.epochs} student epochs, T = {cfg.losses.temperature}.",
+        f"{cfg.student.epochs} student epochs, T = {cfg.losses.temperature}, loss weights "
+        f"mse {cfg.losses.mse:g}, contrastive {cfg.losses.contrastive:g}, vl-align {cfg.losses.vl_align:g} "
+        f"(top-{cfg.losses.top_k}). Student rows: mean of {cfg.student.seeds} seed(s) each "
+        "(seed = student init, batch order, augmentation); `train s` sums them.",
         "",
         head,
         "|" + "---|" * (head.count("|") - 1),
@@ -317,8 +330,13 @@ def render_report(cfg: DistillConfig, summary: dict[str, Any]) -> str:
         all_row, t_rich = summary["rows"].get(CHECKPOINT_ROW), summary["teacher"].get("teacher (enriched prompts)")
         if all_row and t_rich:
             keep = all_row["metrics"]["ood/zero_shot"] / max(t_rich["ood/zero_shot"], 1e-9)
-            lines.append(f"The `{CHECKPOINT_ROW}` student keeps {100 * keep:.0f} % of the teacher's OOD "
-                         "zero-shot accuracy (same enriched prompts).")
+            lines.append(f"The `{CHECKPOINT_ROW}` students keep {100 * keep:.0f} % of the teacher's OOD "
+                         "zero-shot accuracy on average (same enriched prompts).")
+            if len(all_row.get("seed_metrics", [])) > 1:
+                own = all_row["seed_metrics"][0]["ood/zero_shot"]
+                per = ", ".join(_pct(m["ood/zero_shot"]) for m in all_row["seed_metrics"])
+                lines.append(f"Per seed OOD zero-shot of `{CHECKPOINT_ROW}`: {per}; the saved student (first seed) "
+                             f"keeps {100 * own / max(t_rich['ood/zero_shot'], 1e-9):.0f} %.")
     t = summary["timings"]
     lines += ["", "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in t.items()) + "."]
     return "\n".join(lines) + "\n"

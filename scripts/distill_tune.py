@@ -52,6 +52,9 @@ GRID: dict[str, tuple[tuple[str, ...], bool, dict]] = {
     "all-mse1": (ALL, True, {"mse": 1.0}),
     "all-mse1-con0.3": (ALL, True, {"mse": 1.0, "contrastive": 0.3}),
     "all-mse3-con0.3-vla3": (ALL, True, {"mse": 3.0, "contrastive": 0.3, "vl_align": 3.0}),
+    "con3": (("cls", "contrastive"), False, {"contrastive": 3.0}),
+    "all-mse3-con3": (ALL, True, {"mse": 3.0, "contrastive": 3.0}),
+    "all-mse1-con3": (ALL, True, {"mse": 1.0, "contrastive": 3.0}),
 }
 
 

@@ -28,6 +28,7 @@ def test_default_and_tiny_exist_and_default_runs_all_rows() -> None:
     ("student.epochs=many", "student.epochs: expected int"),
     ("rows=[cls,nope]", "unknown ablation rows"),
     ("data.train_fraction=1.5", "train_fraction"),
+    ("student.seeds=0", "student.seeds must be >= 1"),
 ])
 def test_bad_overrides_are_one_line_errors(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -26,6 +26,21 @@ def test_teacher_trains_projection_and_image_tower_not_text_transformer() -> Non
     assert not torch.equal(proj_before, vl.model.text.proj.weight)
 
 
+def test_teacher_projection_gets_text_lr_scale() -> None:
+    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    prompts = class_prompts(["red star", "blue star"], enrich=False)
+    moved = {}
+    for scale in (1.0, 10.0):
+        torch.manual_seed(0)
+        vl = create_model("visrep-teacher")
+        before = vl.model.text.proj.weight.clone()
+        train_teacher(vl, images, torch.arange(8) % 2, prompts,
+                      TeacherSection(epochs=1, batch_size=8, bf16=False, text_lr_scale=scale), 0.07, seed=0,
+                      progress=False)
+        moved[scale] = float((vl.model.text.proj.weight - before).abs().max())
+    assert moved[10.0] > 5 * moved[1.0]
+
+
 def test_student_step_reduces_the_loss_on_a_fixed_batch(tmp_path: Path) -> None:
     torch.manual_seed(0)
     teacher = create_model("visrep-teacher").freeze()

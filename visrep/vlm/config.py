@@ -84,6 +84,7 @@ class StudentSection:
 
     open_clip_name: str = "visrep-student"
     proposal_steps: int = 600  # the class-agnostic box detector the student backend crops with
+    seeds: int = 1  # students per ablation row (seeds run.seed, run.seed+1, ...); the table shows their mean
     epochs: int = 12
     batch_size: int = 128
     lr: float = 2e-3
@@ -137,8 +138,8 @@ def load_distill_config(profile: str = "default", overrides: tuple[str, ...] | l
         raise ConfigError(f"rows: unknown ablation rows {unknown} (known: {', '.join(ROWS)})")
     if not 0.0 < cfg.data.train_fraction < 1.0:
         raise ConfigError(f"data.train_fraction: must lie in (0, 1), got {cfg.data.train_fraction}")
-    if cfg.eval.shots < 1 or cfg.losses.top_k < 1:
-        raise ConfigError("eval.shots and losses.top_k must be >= 1")
+    if cfg.eval.shots < 1 or cfg.losses.top_k < 1 or cfg.student.seeds < 1:
+        raise ConfigError("eval.shots, losses.top_k and student.seeds must be >= 1")
     return cfg
 
 
