@@ -159,10 +159,13 @@ METRICS = (
 )
 
 
-def markdown(tally: _Tally, header: str) -> str:
+SCOPE = ("at most {scenes} held-out scenes; each cell is the fraction right "
+         "(find: recall / precision at IoU 0.5).")
+
+
+def markdown(tally: _Tally) -> str:
     """The table: one row per primitive, student and oracle for ID, OOD and all."""
-    lines = [header, "",
-             "| primitive | student ID | student OOD | student all | oracle ID | oracle OOD | n ID / OOD |",
+    lines = ["| primitive | student ID | student OOD | student all | oracle ID | oracle OOD | n ID / OOD |",
              "|---|---|---|---|---|---|---|"]
     for m in METRICS:
         cells = [tally.value(m, "student", g) for g in (*GROUPS, "all")]
@@ -180,6 +183,21 @@ def _world_dir(cfg: Config, world_dir: str) -> Path:
     return root
 
 
+def accuracy_table(student_dir: Path, world: Path, scenes: int, split_seed: int = 0,
+                   proposal_steps: int = 600, recalibrate: bool = False) -> tuple[str, str]:
+    """(markdown table, calibration line) of the student backend vs the oracle on ``world``'s
+    held-out scenes; prepares the student dir's detector and calibration when missing."""
+    student_dir = Path(student_dir)
+    if recalibrate or not all((student_dir / f).is_file() for f in (PROPOSALS_FILE, CALIBRATION_FILE)):
+        start = time.monotonic()
+        calibration = prepare_student_dir(student_dir, world, proposal_steps=proposal_steps)
+        print(f"prepared {student_dir}: {calibration} ({time.monotonic() - start:.0f} s)", flush=True)
+    student = load_student_backend(student_dir, world / "images")
+    backends: dict[str, VisualBackend] = {"oracle": OracleBackend(load_scenes(world)), "student": student}
+    tally = evaluate(world, backends, class_split(student_dir, split_seed), scenes)
+    return markdown(tally), f"Student calibration (fitted on train scenes): {student.calibration}."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rayapps.api_accuracy", description=__doc__.split("\n")[0])
     parser.add_argument("--student-dir", required=True, help="a distilled student dir (rayapps.distill)")
@@ -195,20 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, [])
     world = _world_dir(cfg, args.world_dir)
-    student_dir = Path(args.student_dir)
     start = time.monotonic()
-    if args.recalibrate or not all((student_dir / f).is_file() for f in (PROPOSALS_FILE, CALIBRATION_FILE)):
-        calibration = prepare_student_dir(student_dir, world, proposal_steps=args.proposal_steps)
-        print(f"prepared {student_dir}: {calibration} ({time.monotonic() - start:.0f} s)", flush=True)
-    student = load_student_backend(student_dir, world / "images")
-    backends: dict[str, VisualBackend] = {"oracle": OracleBackend(load_scenes(world)), "student": student}
-    tally = evaluate(world, backends, class_split(student_dir, args.split_seed), args.scenes)
+    body, calibration = accuracy_table(Path(args.student_dir), world, args.scenes, args.split_seed,
+                                       args.proposal_steps, args.recalibrate)
     command = " ".join(["python -m rayapps.api_accuracy", *(argv if argv is not None else sys.argv[1:])])
-    header = (f"# Visual-API primitive accuracy: student backend vs oracle\n\n"
-              f"`{command}`: world `{world}`, at most {args.scenes} held-out scenes; each cell "
-              f"is the fraction right (find: recall / precision at IoU 0.5).\n\n"
-              f"Student calibration (fitted on train scenes): {student.calibration}.")
-    table = markdown(tally, header)
+    table = (f"# Visual-API primitive accuracy: student backend vs oracle\n\n"
+             f"`{command}`: world `{world}`, {SCOPE.format(scenes=args.scenes)}\n\n{calibration}\n\n{body}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)

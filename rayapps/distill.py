@@ -28,19 +28,21 @@ from typing import Any
 
 import visrep  # noqa: F401  (torchvision fix, offline hubs) before torch-based imports
 import torch
+import torch.nn.functional as F
 import yaml
 
 from visrep.config import CONFIG_DIR, ConfigError
 from visrep.vlm.config import CHECKPOINT_ROW, ROWS, DistillConfig, load_distill_config, report_path
 from visrep.vlm.data import CLASSES, ClassSplit, Crops, load_crops, split_classes
-from visrep.vlm.evaluate import compare_throughput, evaluate_features
+from visrep.vlm.evaluate import additive_r2, compare_throughput, evaluate_features
 from visrep.vlm.features import cached_features, encode_crops
 from visrep.vlm.models import ModelError, VLModel, create_model, load_model, save_model
 from visrep.visual.student import CALIBRATION_FILE, prepare_student_dir
 from visrep.vlm.student import save_student
-from visrep.vlm.text import class_prompts, ensemble, generated_descriptions, load_descriptions
+from visrep.vlm.text import class_prompts, ensemble, generated_descriptions, load_descriptions, pattern_prompts
 from visrep.vlm.train import distill_student, train_teacher
-from visrep.world import build_world
+from visrep.world import build_world, build_world_from
+from visrep.world.records import PATTERNS
 
 METRIC_KEYS = ("id/zero_shot", "ood/zero_shot", "id/finetune", "ood/finetune", "id/tip", "ood/tip")
 
@@ -117,8 +119,9 @@ class Distill:
         mask = crops.train
         print(f"distill: training the teacher ({t.open_clip_name}) on {int(mask.sum())} crops "
               f"of {len(CLASSES)} classes", flush=True)
-        stats = train_teacher(vl, crops.images[mask], crops.labels[mask], prompts, t,
-                              self.cfg.losses.temperature, self.cfg.run.seed, self.progress)
+        caption_ids = crops.labels * len(PATTERNS) + crops.patterns  # index into pattern_prompts(CLASSES)
+        stats = train_teacher(vl, crops.images[mask], crops.labels[mask], prompts, pattern_prompts(CLASSES),
+                              caption_ids[mask], t, self.cfg.losses.temperature, self.cfg.run.seed, self.progress)
         self.timings["teacher_train_s"] = stats.seconds
         save_model(vl, ckpt, {"settings": key, "train_seconds": stats.seconds, "final_loss": stats.final_loss})
         return vl.freeze()
@@ -197,6 +200,11 @@ class Distill:
             False: ensemble(teacher.encode_texts, class_prompts(CLASSES, enrich=False)),
             True: ensemble(teacher.encode_texts, class_prompts(CLASSES, enrich=True, descriptions=descriptions)),
         }
+        present = crops.labels.unique()  # classes with crops (a tiny world lacks some)
+        means = torch.stack([t_feats[crops.labels == c].mean(0) for c in present])  # (C', D)
+        names = tuple(CLASSES[c] for c in present.tolist())
+        additivity = {"images": additive_r2(F.normalize(means, dim=-1), names),
+                      "texts": additive_r2(class_w[False][present], names)}
         teacher_rows = {
             f"teacher ({'enriched' if e else 'plain'} prompts)":
                 evaluate_features(t_feats, crops, split, class_w[e], c.eval, c.losses.temperature, c.run.seed)
@@ -204,10 +212,11 @@ class Distill:
         rows = {row: self.student_row(row, teacher, crops, split, t_feats, class_w) for row in c.rows}
         self.tools(world)
         bench = self.throughput(teacher, crops)
+        api = self.api_table()
         self.timings["total_s"] = time.perf_counter() - t0
         summary = {"rows": rows, "teacher": teacher_rows, "bench": bench, "timings": self.timings,
                    "crops": {"total": len(crops.labels), "train": int(crops.train.sum())},
-                   "split": asdict(split), "features_cached": hit}
+                   "split": asdict(split), "features_cached": hit, "api": api, "additivity": additivity}
         (self.root / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
         report = report_path(c)
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +233,24 @@ class Distill:
         start = time.perf_counter()
         prepare_student_dir(student_dir, world, proposal_steps=self.cfg.student.proposal_steps)
         self.timings["tools_s"] = time.perf_counter() - start
+
+    def api_table(self) -> dict[str, str]:
+        """The visual-API primitives with the saved student behind them vs the oracle, on the
+        held-out scenes of the ``api.profile`` self-training world (built here)."""
+        a = self.cfg.api
+        student_dir = self.root / "student"
+        if not a.scenes or not (student_dir / CALIBRATION_FILE).is_file():
+            return {}
+        from rayapps.api_accuracy import SCOPE, accuracy_table
+        from visrep.config import load_config
+
+        start = time.perf_counter()
+        world = self.root / "api-world"
+        build_world_from(world, load_config(a.profile, []).world)
+        table, calibration = accuracy_table(student_dir, world, a.scenes)
+        self.timings["api_table_s"] = time.perf_counter() - start
+        return {"table": table, "calibration": calibration,
+                "scope": f"the `{a.profile}` self-training world's " + SCOPE.format(scenes=a.scenes)}
 
     def throughput(self, teacher: VLModel, crops: Crops) -> dict[str, float]:
         student_dir = self.root / "student"
@@ -322,12 +349,23 @@ def render_report(cfg: DistillConfig, summary: dict[str, Any]) -> str:
         m = r["metrics"]
         lines.append(f"| student: {name} | {' + '.join(r['terms'])} | {'yes' if r['enrichment'] else 'no'} | "
                      + " | ".join(_pct(m[k]) for k in METRIC_KEYS) + f" | {r['train_s']:.0f} |")
+    cls_row, all_row = summary["rows"].get("cls"), summary["rows"].get(CHECKPOINT_ROW)
+    if cls_row and all_row:
+        gap = all_row["metrics"]["ood/zero_shot"] - cls_row["metrics"]["ood/zero_shot"]
+        lines += ["", f"OOD zero-shot, full loss set vs cls only: {_pct(all_row['metrics']['ood/zero_shot'])} vs "
+                  f"{_pct(cls_row['metrics']['ood/zero_shot'])} ({100 * gap:+.1f} points)."]
+    add = summary.get("additivity")
+    if add:
+        lines.append(f"How compositional the teacher is: a colour vector plus a shape vector explains "
+                     f"R² = {add['images']:.3f} of its class-mean image embeddings and {add['texts']:.3f} of its "
+                     "class texts (at 1, exactly additive, its image space would tell a student nothing about an "
+                     "unseen colour-shape pair that the class texts, which the cls loss already uses, do not).")
     bench = summary["bench"]
     if bench:
         lines += ["", f"Throughput (same process, same batch of {cfg.eval.bench_batch}, interleaved): "
                   f"teacher {bench['teacher_images_per_s']:.0f} images/s, student "
                   f"{bench['student_images_per_s']:.0f} images/s: **{bench['speedup']:.1f}×** faster."]
-        all_row, t_rich = summary["rows"].get(CHECKPOINT_ROW), summary["teacher"].get("teacher (enriched prompts)")
+        t_rich = summary["teacher"].get("teacher (enriched prompts)")
         if all_row and t_rich:
             keep = all_row["metrics"]["ood/zero_shot"] / max(t_rich["ood/zero_shot"], 1e-9)
             lines.append(f"The `{CHECKPOINT_ROW}` students keep {100 * keep:.0f} % of the teacher's OOD "
@@ -337,6 +375,11 @@ def render_report(cfg: DistillConfig, summary: dict[str, Any]) -> str:
                 per = ", ".join(_pct(m["ood/zero_shot"]) for m in all_row["seed_metrics"])
                 lines.append(f"Per seed OOD zero-shot of `{CHECKPOINT_ROW}`: {per}; the saved student (first seed) "
                              f"keeps {100 * own / max(t_rich['ood/zero_shot'], 1e-9):.0f} %.")
+    api = summary.get("api")
+    if api:
+        lines += ["", "## Visual-API primitives: student backend vs oracle", "",
+                  f"The `{CHECKPOINT_ROW}` student (first seed) behind the visual API, with its box proposals, "
+                  f"on {api['scope']} {api['calibration']}", "", api["table"].rstrip()]
     t = summary["timings"]
     lines += ["", "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in t.items()) + "."]
     return "\n".join(lines) + "\n"

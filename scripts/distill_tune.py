@@ -1,11 +1,13 @@
 """Tune the student's loss weights without looking at the OOD classes.
 
-    python scripts/distill_tune.py [--config default] [--val 8] [--seeds 0] [--only NAME ...] [a.b=value ...]
+    python scripts/distill_tune.py [--config default] [--val 12] [--splits 0 1] [--seeds 0 1]
+                                   [--only NAME ...] [a.b=value ...]
 
 The run's teacher is loaded from (or trained into) ``<run.dir>/teacher`` exactly as
 ``rayapps.distill`` does.  Students are then trained on a *validation split inside the ID
-classes*: ``--val`` ID classes are set aside as pseudo-OOD (chosen so that each of their
-colours and shapes still occurs among the remaining ID classes), students train on the
+classes*: ``--val`` ID classes are set aside as pseudo-OOD, once per ``--splits`` seed
+(chosen so that each of their colours and shapes still occurs among the remaining ID
+classes), ``--seeds`` students per split train on the
 train crops of the other ID classes only, and are scored zero-shot on every crop of the
 pseudo-OOD classes (classified among those classes) and on the held-out crops of the
 fitted classes.  The real OOD classes enter neither training nor the choice.
@@ -54,6 +56,7 @@ GRID: dict[str, tuple[tuple[str, ...], bool, dict]] = {
     "all-mse3-con0.3-vla3": (ALL, True, {"mse": 3.0, "contrastive": 0.3, "vl_align": 3.0}),
     "con3": (("cls", "contrastive"), False, {"contrastive": 3.0}),
     "all-mse3-con3": (ALL, True, {"mse": 3.0, "contrastive": 3.0}),
+    "all-mse0.3": (ALL, True, {"mse": 0.3}),
     "all-mse1-con3": (ALL, True, {"mse": 1.0, "contrastive": 3.0}),
 }
 
@@ -80,8 +83,9 @@ def zero_shot(feats: torch.Tensor, labels: torch.Tensor, classes: tuple[str, ...
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="default")
-    ap.add_argument("--val", type=int, default=8)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--val", type=int, default=12, help="ID classes held out as pseudo-OOD per split")
+    ap.add_argument("--splits", type=int, nargs="+", default=[0, 1], help="seeds of the pseudo-OOD splits")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="student seeds per split")
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
@@ -98,40 +102,39 @@ def main() -> int:
     t_feats, _ = cached_features(teacher, crops.images, job.root / "teacher", False)
     class_w = {e: ensemble(teacher.encode_texts, class_prompts(CLASSES, enrich=e, descriptions=job.descriptions()))
                for e in (False, True)}
-    fit, val = val_split(split.id_classes, args.val, cfg.data.split_seed)
     held = ~crops.train
-    val_mask = crops.of_classes(val)  # every crop of the pseudo-OOD classes
-    fit_test = held & crops.of_classes(fit)
-    print(f"teacher: {job.timings.get('teacher_train_s', float('nan')):.0f} s; val classes {list(val)}")
+    print(f"teacher: {job.timings.get('teacher_train_s', float('nan')):.0f} s")
     for e in (False, True):
-        tag = "enriched" if e else "plain"
-        print(f"teacher {tag:8s}  fitID-held {zero_shot(t_feats[fit_test], crops.labels[fit_test], fit, class_w[e]):.3f}"
-              f"  pseudoOOD {zero_shot(t_feats[val_mask], crops.labels[val_mask], val, class_w[e]):.3f}"
-              f"  | all 64 held-out among 64: {zero_shot(t_feats[held], crops.labels[held], CLASSES, class_w[e]):.3f}")
-    train_mask = crops.train & crops.of_classes(fit)
-    fit_ids = torch.tensor([CLASSES.index(c) for c in fit])
-    local = torch.full((len(CLASSES),), -1, dtype=torch.int64)
-    local[fit_ids] = torch.arange(len(fit_ids))
+        print(f"teacher {'enriched' if e else 'plain':8s}  all 64 held-out among 64: "
+              f"{zero_shot(t_feats[held], crops.labels[held], CLASSES, class_w[e]):.3f}")
     for name, (terms, enrich, over) in GRID.items():
         if args.only and name not in args.only:
             continue
         losses = dataclasses.replace(cfg.losses, **over)
         weights = {k: getattr(losses, k) for k in terms}
         fits, vals, secs = [], [], 0.0
-        for seed in args.seeds:
-            torch.manual_seed(seed)
-            student = create_model(cfg.student.open_clip_name)
-            _copy_text_side(teacher, student)
-            start = time.perf_counter()
-            distill_student(student, crops.images[train_mask], local[crops.labels[train_mask]], t_feats[train_mask],
-                            class_w[enrich][fit_ids], weights, cfg.student, losses.temperature, losses.top_k,
-                            seed, progress=False)
-            secs += time.perf_counter() - start
-            s_feats = encode_crops(student, crops.images)
-            fits.append(zero_shot(s_feats[fit_test], crops.labels[fit_test], fit, class_w[enrich]))
-            vals.append(zero_shot(s_feats[val_mask], crops.labels[val_mask], val, class_w[enrich]))
+        for split_seed in args.splits:
+            fit, val = val_split(split.id_classes, args.val, split_seed)
+            val_mask = crops.of_classes(val)  # every crop of the pseudo-OOD classes
+            fit_test = held & crops.of_classes(fit)
+            train_mask = crops.train & crops.of_classes(fit)
+            fit_ids = torch.tensor([CLASSES.index(c) for c in fit])
+            local = torch.full((len(CLASSES),), -1, dtype=torch.int64)
+            local[fit_ids] = torch.arange(len(fit_ids))
+            for seed in args.seeds:
+                torch.manual_seed(seed)
+                student = create_model(cfg.student.open_clip_name)
+                _copy_text_side(teacher, student)
+                start = time.perf_counter()
+                distill_student(student, crops.images[train_mask], local[crops.labels[train_mask]],
+                                t_feats[train_mask], class_w[enrich][fit_ids], weights, cfg.student,
+                                losses.temperature, losses.top_k, seed, progress=False)
+                secs += time.perf_counter() - start
+                s_feats = encode_crops(student, crops.images)
+                fits.append(zero_shot(s_feats[fit_test], crops.labels[fit_test], fit, class_w[enrich]))
+                vals.append(zero_shot(s_feats[val_mask], crops.labels[val_mask], val, class_w[enrich]))
         print(f"{name:24s} fitID-held {sum(fits) / len(fits):.3f}  pseudoOOD {sum(vals) / len(vals):.3f}  "
-              f"(per seed {['%.3f' % v for v in vals]}, {secs:.0f} s)", flush=True)
+              f"(per split x seed {['%.3f' % v for v in vals]}, {secs:.0f} s)", flush=True)
     return 0
 
 

@@ -61,3 +61,13 @@ def test_augment_keeps_shape_and_range() -> None:
     out = augment(x, gen)
     assert out.shape == (4, 3, 16, 16) and float(out.min()) >= 0.0 and float(out.max()) <= 1.0
     assert not torch.allclose(out, x.float() / 255)
+
+
+def test_crops_carry_each_objects_pattern(vlm_world: Path) -> None:
+    from visrep.world import load_scenes
+    from visrep.world.records import PATTERNS
+
+    crops = load_crops(vlm_world, 16, 0.1, 0.7, seed=0)
+    objects = [o for _, s in sorted(load_scenes(vlm_world).items()) for o in s.objects]
+    assert crops.patterns.tolist() == [PATTERNS.index(o.pattern) for o in objects]
+    assert crops.select(crops.train).patterns.shape == crops.select(crops.train).labels.shape

@@ -15,6 +15,18 @@ def test_tiny_distill_end_to_end_and_resume(tmp_path: Path, capsys: pytest.Captu
     report = (tmp_path / "distill.md").read_text()
     for row in ("teacher (plain prompts)", "student: cls", "student: all", "OOD zero-shot", "images/s"):
         assert row in report
+    from rayapps.api_accuracy import METRICS
+
+    assert "## Visual-API primitives: student backend vs oracle" in report
+    def numeric(cell: str) -> bool:
+        return cell.strip().replace(".", "", 1).isdigit()
+
+    student_cells = []
+    for metric in METRICS:  # the API table: every primitive, the oracle's numbers and the student's
+        cells = next(x for x in report.splitlines() if x.startswith(f"| {metric} |")).split("|")
+        assert all(numeric(c) for c in cells[5:7]), cells
+        student_cells += cells[2:5]
+    assert sum(map(numeric, student_cells)) >= len(METRICS)  # (a random tiny student may find nothing)
     student = load_student(tmp_path / "run" / "student")
     assert student.meta["row"] == "all" and student.encode_texts(["a photo of a red star."]).shape[0] == 1
     assert (tmp_path / "mlflow.db").is_file()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from visrep.vlm.data import CLASSES
-from visrep.vlm.text import class_prompts, ensemble, generated_descriptions, load_descriptions
+from visrep.vlm.text import class_prompts, ensemble, generated_descriptions, load_descriptions, pattern_prompts
 
 
 def test_generated_descriptions_name_the_attributes() -> None:
@@ -42,3 +42,13 @@ def test_ensemble_is_normalised_mean_of_normalised_embeddings() -> None:
     out = ensemble(encode, [["a", "b"], ["c"]])
     r = 2 ** -0.5
     assert torch.allclose(out, torch.tensor([[r, r], [0.0, -1.0]]))
+
+
+def test_pattern_prompts_are_class_major_and_the_student_backends_descriptions() -> None:
+    from visrep.visual.student import DESCRIPTIONS, prompt
+    from visrep.world.records import PATTERNS
+
+    captions = pattern_prompts(CLASSES)
+    assert captions[CLASSES.index("red star") * len(PATTERNS) + PATTERNS.index("striped")] == \
+        "a photo of a striped red star."
+    assert set(captions) == {prompt(" ".join(d)) for d in DESCRIPTIONS}  # what the backend ranks

@@ -7,7 +7,7 @@ import torch
 from visrep.vlm.config import StudentSection, TeacherSection
 from visrep.vlm.features import cached_features
 from visrep.vlm.models import create_model
-from visrep.vlm.text import class_prompts
+from visrep.vlm.text import class_prompts, pattern_prompts
 from visrep.vlm.train import distill_student, train_teacher
 
 
@@ -18,9 +18,11 @@ def test_teacher_trains_projection_and_image_tower_not_text_transformer() -> Non
     proj_before = vl.model.text.proj.weight.clone()
     images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
     labels = torch.arange(16) % 4
-    prompts = class_prompts(["red star", "blue star", "red circle", "blue circle"], enrich=True)
-    stats = train_teacher(vl, images, labels, prompts, TeacherSection(epochs=2, batch_size=8, bf16=False),
-                          0.07, seed=0, progress=False)
+    names = ["red star", "blue star", "red circle", "blue circle"]
+    prompts = class_prompts(names, enrich=True)
+    captions = torch.arange(16) % len(pattern_prompts(names))
+    stats = train_teacher(vl, images, labels, prompts, pattern_prompts(names), captions,
+                          TeacherSection(epochs=2, batch_size=8, bf16=False), 0.07, seed=0, progress=False)
     assert stats.steps == 4 and torch.isfinite(torch.tensor(stats.final_loss))
     assert all(torch.equal(v, vl.model.text.transformer.state_dict()[k]) for k, v in text_before.items())
     assert not torch.equal(proj_before, vl.model.text.proj.weight)
@@ -28,17 +30,35 @@ def test_teacher_trains_projection_and_image_tower_not_text_transformer() -> Non
 
 def test_teacher_projection_gets_text_lr_scale() -> None:
     images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
-    prompts = class_prompts(["red star", "blue star"], enrich=False)
+    names = ["red star", "blue star"]
     moved = {}
     for scale in (1.0, 10.0):
         torch.manual_seed(0)
         vl = create_model("visrep-teacher")
         before = vl.model.text.proj.weight.clone()
-        train_teacher(vl, images, torch.arange(8) % 2, prompts,
-                      TeacherSection(epochs=1, batch_size=8, bf16=False, text_lr_scale=scale), 0.07, seed=0,
-                      progress=False)
-        moved[scale] = float((vl.model.text.proj.weight - before).abs().max())
+        train_teacher(vl, images, torch.arange(8) % 2, class_prompts(names, enrich=False), pattern_prompts(names),
+                      torch.arange(8) % 6, TeacherSection(epochs=1, batch_size=8, bf16=False, text_lr_scale=scale),
+                      0.07, seed=0, progress=False)
+        moved[scale] = float((vl.model.text.proj.weight - before).abs().detach().max())
     assert moved[10.0] > 5 * moved[1.0]
+
+
+def test_caption_term_adds_the_ce_over_captions() -> None:
+    """With caption_weight w the first step's loss is class CE + w * caption CE (same init)."""
+    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    names = ["red star", "blue star"]
+    losses = {}
+    for weight in (0.0, 1.0, 2.0):
+        torch.manual_seed(0)
+        vl = create_model("visrep-teacher")
+        stats = train_teacher(vl, images, torch.arange(8) % 2, class_prompts(names, enrich=False),
+                              pattern_prompts(names), torch.arange(8) % 6,
+                              TeacherSection(epochs=1, batch_size=8, bf16=False, caption_weight=weight),
+                              0.07, seed=0, progress=False)
+        losses[weight] = stats.final_loss
+    caption_ce = losses[1.0] - losses[0.0]
+    assert caption_ce > 0.1  # six captions: the CE starts near log 6
+    assert abs((losses[2.0] - losses[0.0]) - 2 * caption_ce) < 1e-3
 
 
 def test_student_step_reduces_the_loss_on_a_fixed_batch(tmp_path: Path) -> None:

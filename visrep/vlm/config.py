@@ -73,7 +73,8 @@ class TeacherSection:
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
-    text_lr_scale: float = 10.0  # the text projection's lr = lr × this (and no weight decay)
+    text_lr_scale: float = 1.0  # the text projection's lr = lr × this (and no weight decay)
+    caption_weight: float = 1.0  # CE over the full-description captions beside the class prompts; 0: off
     weight_decay: float = 0.05
     bf16: bool = True  # autocast during training only
 
@@ -117,6 +118,14 @@ class EvalSection:
 
 
 @dataclass(frozen=True)
+class ApiSection:
+    """The report's table of visual-API primitives, the saved student behind them vs the oracle."""
+
+    profile: str = "default"  # the self-training profile whose world (built in <run.dir>/api-world) is asked
+    scenes: int = 30  # held-out scenes of that world; 0: no table
+
+
+@dataclass(frozen=True)
 class DistillConfig:
     """A whole distillation job."""
 
@@ -127,6 +136,7 @@ class DistillConfig:
     student: StudentSection = field(default_factory=StudentSection)
     losses: LossSection = field(default_factory=LossSection)
     eval: EvalSection = field(default_factory=EvalSection)
+    api: ApiSection = field(default_factory=ApiSection)
     rows: tuple[str, ...] = tuple(ROWS)
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from visrep.world import image_path, load_scenes
-from visrep.world.records import COLORS, SHAPES, Box
+from visrep.world.records import COLORS, PATTERNS, SHAPES, Box
 from visrep.world.render import BACKGROUND
 
 CLASSES: tuple[str, ...] = tuple(f"{c} {s}" for c in COLORS for s in SHAPES)
@@ -77,14 +77,16 @@ def object_crop(image: Image.Image, box: Box, margin: float, size: int | None = 
 
 @dataclass(frozen=True)
 class Crops:
-    """Object crops as uint8 images with class indices into ``CLASSES``."""
+    """Object crops as uint8 images with class indices into ``CLASSES`` and each object's
+    pattern (the teacher's captions name it; the class does not)."""
 
     images: torch.Tensor  # (N, 3, S, S) uint8
     labels: torch.Tensor  # (N,) int64, index into CLASSES
     train: torch.Tensor  # (N,) bool: in the train part (else held-out)
+    patterns: torch.Tensor  # (N,) int64, index into PATTERNS
 
     def select(self, mask: torch.Tensor) -> Crops:
-        return Crops(self.images[mask], self.labels[mask], self.train[mask])
+        return Crops(self.images[mask], self.labels[mask], self.train[mask], self.patterns[mask])
 
     def of_classes(self, names: tuple[str, ...]) -> torch.Tensor:
         """(N,) bool: crops whose class is one of ``names``."""
@@ -99,7 +101,7 @@ def load_crops(world: Path, size: int, margin: float, train_fraction: float, see
     The train/held-out split shuffles each class's crops with a seeded RNG and puts the
     first ``round(train_fraction * n)`` (at least one when n >= 2) in train.
     """
-    images, labels = [], []
+    images, labels, patterns = [], [], []
     for image_id, scene in sorted(load_scenes(world).items()):
         known = [o for o in scene.objects if o.class_name in CLASSES]
         if not known:
@@ -109,6 +111,7 @@ def load_crops(world: Path, size: int, margin: float, train_fraction: float, see
         for obj in known:
             images.append(np.asarray(object_crop(picture, obj.box, margin, size)))
         labels += [CLASSES.index(o.class_name) for o in known]
+        patterns += [PATTERNS.index(o.pattern) for o in known]
     if not images:
         raise ValueError(f"{world}: no objects of the shapes-world classes found")
     tensor = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
@@ -120,7 +123,7 @@ def load_crops(world: Path, size: int, margin: float, train_fraction: float, see
         rng.shuffle(idx)
         k = max(1, round(train_fraction * len(idx))) if len(idx) >= 2 else len(idx)
         train[idx[:k]] = True
-    return Crops(tensor, label_t, train)
+    return Crops(tensor, label_t, train, torch.tensor(patterns, dtype=torch.int64))
 
 
 def normalize(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...],

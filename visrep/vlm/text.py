@@ -81,6 +81,13 @@ def load_descriptions(path: Path, classes: Sequence[str]) -> dict[str, list[str]
     return {c: list(data[c]) for c in classes}
 
 
+def pattern_prompts(classes: Sequence[str]) -> list[str]:
+    """The full descriptions "a photo of a {pattern} {class}.", class-major: the prompt of
+    class ``c`` with pattern ``p`` is at ``c * len(PATTERNS) + p``.  They are the texts the
+    student backend classifies a crop over, so the teacher learns the pattern too."""
+    return [plain_prompt(f"{pattern} {name}") for name in classes for pattern in PATTERNS]
+
+
 def class_prompts(classes: Sequence[str], enrich: bool,
                   descriptions: dict[str, list[str]] | None = None) -> list[list[str]]:
     """The prompts of each class: one plain prompt, or one enriched prompt per description."""

@@ -96,42 +96,56 @@ class TrainStats:
 
 
 class _TeacherObjective(nn.Module):
-    """Image tower + text projection: CLIP-style CE of images against class texts."""
+    """Image tower + text projection: CLIP-style CE of images against class texts, plus
+    ``caption_weight`` × CE against the captions (full descriptions)."""
 
-    def __init__(self, vl: VLModel, temperature: float) -> None:
+    def __init__(self, vl: VLModel, temperature: float, caption_weight: float) -> None:
         super().__init__()
         self.visual = vl.model.visual
         self.proj = vl.model.text.proj
         self.temperature = temperature
+        self.caption_weight = caption_weight
 
-    def forward(self, images: torch.Tensor, pooled: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        img = F.normalize(self.visual(images).float(), dim=-1)  # (B, D)
+    def _ce(self, img: torch.Tensor, pooled: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         txt = F.normalize(self.proj(pooled).float(), dim=-1)  # (C, D)
-        return F.cross_entropy(img @ txt.T / self.temperature, labels)
+        return F.cross_entropy(img @ txt.T / self.temperature, target)
+
+    def forward(self, images: torch.Tensor, class_pooled: torch.Tensor, labels: torch.Tensor,
+                caption_pooled: torch.Tensor, captions: torch.Tensor) -> torch.Tensor:
+        img = F.normalize(self.visual(images).float(), dim=-1)  # (B, D)
+        loss = self._ce(img, class_pooled, labels)
+        if self.caption_weight:
+            loss = loss + self.caption_weight * self._ce(img, caption_pooled, captions)
+        return loss
 
 
 def train_teacher(vl: VLModel, images: torch.Tensor, labels: torch.Tensor, prompts: list[list[str]],
-                  cfg: TeacherSection, temperature: float, seed: int, progress: bool = True) -> TrainStats:
-    """Train the embedded teacher on crops (N, 3, S, S) uint8 with labels into ``prompts``.
+                  captions: list[str], caption_ids: torch.Tensor, cfg: TeacherSection, temperature: float,
+                  seed: int, progress: bool = True) -> TrainStats:
+    """Train the embedded teacher on crops (N, 3, S, S) uint8 with labels (N,) into
+    ``prompts`` (a list per class) and caption indices (N,) into ``captions``.
 
     Each step draws one prompt per class (plain or enriched), so the text projection
-    learns both phrasings; the text transformer is locked and run once up front.
+    learns both phrasings, and (``cfg.caption_weight``) also ranks each crop among all the
+    captions, full descriptions such as "a photo of a striped red star.": as a CLIP
+    trained on captions, the teacher's embedding then carries what a class name leaves
+    out, and its text space stays compositional (captions sharing a colour or a shape stay
+    close), which is what a student can inherit.  The text transformer is locked and runs
+    once up front.
     """
     vl.lock_text()
     flat = [p for group in prompts for p in group]
     pooled_all = vl.text_pooled(flat)
-    if pooled_all is None:
+    pooled_captions = vl.text_pooled(captions)
+    if pooled_all is None or pooled_captions is None:
         raise ValueError(f"training a teacher needs an HF text tower; {vl.arch} has none "
                          "(give teacher.pretrained to load one instead)")
     starts = torch.tensor([0] + [len(g) for g in prompts]).cumsum(0)[:-1]
     sizes = torch.tensor([len(g) for g in prompts])
     gen = torch.Generator().manual_seed(seed)
-    objective = _TeacherObjective(vl, temperature)
+    objective = _TeacherObjective(vl, temperature, cfg.caption_weight)
     objective.train()
     total = _steps(len(labels), cfg.batch_size, cfg.epochs)
-    # The frozen MiniLM puts the world's class prompts close together (pairwise cosine 0.5
-    # on average, up to 0.87 for plain prompts): the linear projection must grow large to
-    # pull 64 classes apart, so it gets a larger learning rate and no weight decay.
     groups = [{"params": [p for p in objective.visual.parameters() if p.requires_grad]},
               {"params": [p for p in objective.proj.parameters() if p.requires_grad],
                "lr": cfg.lr * cfg.text_lr_scale, "weight_decay": 0.0}]
@@ -142,7 +156,7 @@ def train_teacher(vl: VLModel, images: torch.Tensor, labels: torch.Tensor, promp
         x = vl.prepare(augment(images[idx], gen))
         pick = starts + (torch.rand(len(prompts), generator=gen) * sizes).long()  # (C,)
         with _autocast(cfg.bf16):
-            loss = engine(x, pooled_all[pick], labels[idx])
+            loss = engine(x, pooled_all[pick], labels[idx], pooled_captions, caption_ids[idx])
         engine.backward(loss)
         engine.step()
         loss_v, step = float(loss.detach()), step + 1
