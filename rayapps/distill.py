@@ -28,13 +28,12 @@ from typing import Any
 
 import visrep  # noqa: F401  (torchvision fix, offline hubs) before torch-based imports
 import torch
-import torch.nn.functional as F
 import yaml
 
 from visrep.config import CONFIG_DIR, ConfigError
 from visrep.vlm.config import CHECKPOINT_ROW, ROWS, DistillConfig, load_distill_config, report_path
 from visrep.vlm.data import CLASSES, ClassSplit, Crops, load_crops, split_classes
-from visrep.vlm.evaluate import additive_r2, compare_throughput, evaluate_features
+from visrep.vlm.evaluate import compare_throughput, evaluate_features
 from visrep.vlm.features import cached_features, encode_crops
 from visrep.vlm.models import ModelError, VLModel, create_model, load_model, save_model
 from visrep.visual.student import CALIBRATION_FILE, prepare_student_dir
@@ -200,11 +199,6 @@ class Distill:
             False: ensemble(teacher.encode_texts, class_prompts(CLASSES, enrich=False)),
             True: ensemble(teacher.encode_texts, class_prompts(CLASSES, enrich=True, descriptions=descriptions)),
         }
-        present = crops.labels.unique()  # classes with crops (a tiny world lacks some)
-        means = torch.stack([t_feats[crops.labels == c].mean(0) for c in present])  # (C', D)
-        names = tuple(CLASSES[c] for c in present.tolist())
-        additivity = {"images": additive_r2(F.normalize(means, dim=-1), names),
-                      "texts": additive_r2(class_w[False][present], names)}
         teacher_rows = {
             f"teacher ({'enriched' if e else 'plain'} prompts)":
                 evaluate_features(t_feats, crops, split, class_w[e], c.eval, c.losses.temperature, c.run.seed)
@@ -216,7 +210,7 @@ class Distill:
         self.timings["total_s"] = time.perf_counter() - t0
         summary = {"rows": rows, "teacher": teacher_rows, "bench": bench, "timings": self.timings,
                    "crops": {"total": len(crops.labels), "train": int(crops.train.sum())},
-                   "split": asdict(split), "features_cached": hit, "api": api, "additivity": additivity}
+                   "split": asdict(split), "features_cached": hit, "api": api}
         (self.root / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
         report = report_path(c)
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -354,12 +348,6 @@ def render_report(cfg: DistillConfig, summary: dict[str, Any]) -> str:
         gap = all_row["metrics"]["ood/zero_shot"] - cls_row["metrics"]["ood/zero_shot"]
         lines += ["", f"OOD zero-shot, full loss set vs cls only: {_pct(all_row['metrics']['ood/zero_shot'])} vs "
                   f"{_pct(cls_row['metrics']['ood/zero_shot'])} ({100 * gap:+.1f} points)."]
-    add = summary.get("additivity")
-    if add:
-        lines.append(f"How compositional the teacher is: a colour vector plus a shape vector explains "
-                     f"R² = {add['images']:.3f} of its class-mean image embeddings and {add['texts']:.3f} of its "
-                     "class texts (at 1, exactly additive, its image space would tell a student nothing about an "
-                     "unseen colour-shape pair that the class texts, which the cls loss already uses, do not).")
     bench = summary["bench"]
     if bench:
         lines += ["", f"Throughput (same process, same batch of {cfg.eval.bench_batch}, interleaved): "

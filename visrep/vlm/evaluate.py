@@ -87,24 +87,6 @@ def evaluate_features(feats: torch.Tensor, crops: Crops, split: ClassSplit, clas
     return out
 
 
-def additive_r2(embeddings: torch.Tensor, names: tuple[str, ...]) -> float:
-    """R² of the least-squares fit of per-class embeddings (C, D) by a colour vector plus a
-    shape vector (names "colour shape"): 1 when the space is exactly compositional.
-
-    It tells whether a teacher's image space holds anything a student could not already
-    get from its (compositional) class texts."""
-    colors = sorted({n.split()[0] for n in names})
-    shapes = sorted({n.split()[1] for n in names})
-    design = torch.zeros(len(names), len(colors) + len(shapes))  # (C, colours + shapes) one-hots
-    for i, n in enumerate(names):
-        color, shape = n.split()
-        design[i, colors.index(color)] = 1.0
-        design[i, len(colors) + shapes.index(shape)] = 1.0
-    fit = design @ torch.linalg.lstsq(design, embeddings).solution  # (C, D)
-    total = (embeddings - embeddings.mean(0)).pow(2).sum()
-    return float(1.0 - (embeddings - fit).pow(2).sum() / total)
-
-
 def images_per_second(encode: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor,
                       repeats: int = 3) -> float:
     """Best-of-``repeats`` throughput of ``encode`` on one batch (after one warm-up call)."""
