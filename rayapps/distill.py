@@ -4,9 +4,11 @@ world (built if missing) → object crops and the ID/OOD class split → teacher
 open_clip one loaded, or the embedded one trained here once) → clean-view teacher
 features (cached) → one student per ablation row (cls; +mse; +contrastive; +vl_align;
 +enrichment; all), each distilled on a DeepSpeed engine and evaluated zero-shot and
-5-shot on ID-held-out and OOD → MLflow (params, metrics, the table) → the "all" row's
-student in ``<run.dir>/student`` (``visrep.vlm.student.load_student``) → the markdown
-table (``run.report``).
+5-shot on ID-held-out and OOD (each row the mean of ``student.seeds`` students) → the
+"all" row's first student in ``<run.dir>/student`` (``visrep.vlm.student.load_student``)
+with its box proposals and calibration → the visual-API primitives with that student
+behind them vs the oracle (``api:``) → MLflow (params, metrics, the report) → the
+markdown report (``run.report``).
 
 Resumable: the teacher checkpoint, the feature cache and each finished row are kept in
 the run directory and skipped on a rerun with the same settings.  The rows run one
