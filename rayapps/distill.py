@@ -40,10 +40,10 @@ from visrep.vlm.features import cached_features, encode_crops
 from visrep.vlm.models import ModelError, VLModel, create_model, load_model, save_model
 from visrep.visual.student import CALIBRATION_FILE, prepare_student_dir
 from visrep.vlm.student import save_student
-from visrep.vlm.text import class_prompts, ensemble, generated_descriptions, load_descriptions, pattern_prompts
+from visrep.vlm.text import (class_prompts, ensemble, generated_descriptions, load_descriptions, pattern_prompt_ids,
+                          pattern_prompts)
 from visrep.vlm.train import distill_student, train_teacher
 from visrep.world import build_world, build_world_from
-from visrep.world.records import PATTERNS
 
 METRIC_KEYS = ("id/zero_shot", "ood/zero_shot", "id/finetune", "ood/finetune", "id/tip", "ood/tip")
 
@@ -120,9 +120,9 @@ class Distill:
         mask = crops.train
         print(f"distill: training the teacher ({t.open_clip_name}) on {int(mask.sum())} crops "
               f"of {len(CLASSES)} classes", flush=True)
-        caption_ids = crops.labels * len(PATTERNS) + crops.patterns  # index into pattern_prompts(CLASSES)
+        caption_ids = pattern_prompt_ids(crops.labels[mask], crops.patterns[mask])
         stats = train_teacher(vl, crops.images[mask], crops.labels[mask], prompts, pattern_prompts(CLASSES),
-                              caption_ids[mask], t, self.cfg.losses.temperature, self.cfg.run.seed, self.progress)
+                              caption_ids, t, self.cfg.losses.temperature, self.cfg.run.seed, self.progress)
         self.timings["teacher_train_s"] = stats.seconds
         save_model(vl, ckpt, {"settings": key, "train_seconds": stats.seconds, "final_loss": stats.final_loss})
         return vl.freeze()

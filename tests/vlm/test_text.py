@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from visrep.vlm.data import CLASSES
-from visrep.vlm.text import class_prompts, ensemble, generated_descriptions, load_descriptions, pattern_prompts
+from visrep.vlm.text import (class_prompts, ensemble, generated_descriptions, load_descriptions, pattern_prompt_ids,
+                             pattern_prompts, plain_prompt)
 
 
 def test_generated_descriptions_name_the_attributes() -> None:
@@ -45,10 +46,10 @@ def test_ensemble_is_normalised_mean_of_normalised_embeddings() -> None:
 
 
 def test_pattern_prompts_are_class_major_and_the_student_backends_descriptions() -> None:
-    from visrep.visual.student import DESCRIPTIONS, prompt
+    from visrep.visual.student import DESCRIPTIONS
     from visrep.world.records import PATTERNS
 
     captions = pattern_prompts(CLASSES)
-    assert captions[CLASSES.index("red star") * len(PATTERNS) + PATTERNS.index("striped")] == \
-        "a photo of a striped red star."
-    assert set(captions) == {prompt(" ".join(d)) for d in DESCRIPTIONS}  # what the backend ranks
+    ids = pattern_prompt_ids(torch.tensor([CLASSES.index("red star")]), torch.tensor([PATTERNS.index("striped")]))
+    assert captions[int(ids[0])] == "a photo of a striped red star."
+    assert set(captions) == {plain_prompt(" ".join(d)) for d in DESCRIPTIONS}  # what the backend ranks

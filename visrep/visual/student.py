@@ -43,6 +43,7 @@ from torch import Tensor
 from visrep.visual.oracle import _ATTRIBUTE_WORD, _QUERY_ATTRIBUTE, _QUERY_COUNT, _QUERY_EXISTS
 from visrep.vlm.data import object_crop
 from visrep.vlm.proposals import PROPOSALS_FILE, load_proposals, nms, train_image_ids, train_proposals
+from visrep.vlm.text import plain_prompt
 from visrep.world import image_path, load_scenes
 from visrep.world.predicates import ATTRIBUTES, Attrs, describe, matches, parse_phrase
 from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Box, Scene, SceneObject
@@ -93,11 +94,6 @@ class Calibration:
     f1: float = float("nan")  # find's F1 on the calibration phrases, for the record
 
 
-def prompt(phrase: str) -> str:
-    """The text a phrase is scored by."""
-    return f"a photo of a {phrase}."
-
-
 def _parse(text: str) -> Attrs | None:
     try:
         return parse_phrase(text)
@@ -131,7 +127,7 @@ class StudentBackend:
         self._cache: OrderedDict[str, _ImageCache] = OrderedDict()
         self._cache_images = cache_images
         self._texts: dict[str, Tensor] = {}
-        self._descriptions = self._embed_texts([prompt(" ".join(d)) for d in DESCRIPTIONS])  # (K, D)
+        self._descriptions = self._embed_texts([plain_prompt(" ".join(d)) for d in DESCRIPTIONS])  # (K, D)
 
     # ------------------------------------------------------------ cached pixels and texts
 
@@ -182,7 +178,7 @@ class StudentBackend:
         """Scores of ``text`` for the proposals ``idx``, and the threshold they must pass."""
         attrs = _parse(text)
         if attrs is None:
-            sims = entry.embeddings[idx] @ self._embed_texts([prompt(text)])[0]
+            sims = entry.embeddings[idx] @ self._embed_texts([plain_prompt(text)])[0]
             return sims, self.calibration.raw_threshold
         scores = (self._probs(entry, idx) * _consistent(attrs)).sum(1)
         if attrs["size"] is not None:
@@ -244,7 +240,7 @@ class StudentBackend:
         if all(_parse(o) is not None for o in options):
             scores = [float(self._phrase_scores(entry, dominant, o)[0][0]) for o in options]
         else:
-            sims = self._embed_texts([prompt(o) for o in options]) @ entry.embeddings[dominant][0]
+            sims = self._embed_texts([plain_prompt(o) for o in options]) @ entry.embeddings[dominant][0]
             scores = sims.tolist()
         return options[max(range(len(options)), key=lambda k: scores[k])]
 
@@ -342,7 +338,7 @@ def calibrate(encoder: CropEncoder, proposer: Proposer, world_dir: Path, *, imag
         for attrs in _calibration_phrases(scene, rng, phrases_per_image):
             text = describe(attrs)
             sims.append((entry.sims, _consistent(attrs)))
-            raw.append(entry.embeddings @ backend._embed_texts([prompt(text)])[0])
+            raw.append(entry.embeddings @ backend._embed_texts([plain_prompt(text)])[0])
             labels.append(torch.tensor([o is not None and matches(o, attrs) for o in owner]))
             size_ok.append(torch.ones(len(owner)) if attrs["size"] is None
                            else (entry.large == (attrs["size"] == "large")).float())

@@ -88,6 +88,12 @@ def pattern_prompts(classes: Sequence[str]) -> list[str]:
     return [plain_prompt(f"{pattern} {name}") for name in classes for pattern in PATTERNS]
 
 
+def pattern_prompt_ids(labels: torch.Tensor, patterns: torch.Tensor) -> torch.Tensor:
+    """(N,) indices into ``pattern_prompts`` of objects with class ``labels`` (N,) and
+    pattern indices ``patterns`` (N,)."""
+    return labels * len(PATTERNS) + patterns
+
+
 def class_prompts(classes: Sequence[str], enrich: bool,
                   descriptions: dict[str, list[str]] | None = None) -> list[list[str]]:
     """The prompts of each class: one plain prompt, or one enriched prompt per description."""
