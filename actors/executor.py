@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from visrep.config import ExecutorConfig, VisualConfig
+from visrep.programs.executor import executor_for_world
 from visrep.programs.records import ExecResult, SampleBatch
-from visrep.selftrain.execute import ProgramExecutor
-from visrep.visual.backend import make_backend
-from visrep.world import image_path, load_scenes
 from visrep.world.records import Task
 
 
@@ -21,12 +19,7 @@ class ExecutorActor:
     """
 
     def __init__(self, world_dir: str, visual: VisualConfig, limits: ExecutorConfig) -> None:
-        root = Path(world_dir)
-        scenes = load_scenes(root)
-        sizes = {i: (s.width, s.height) for i, s in scenes.items()}
-        backend = make_backend(visual.backend, scenes, image_path(root, "").parent,
-                               visual.student_dir)
-        self._executor = ProgramExecutor(backend, sizes, limits)
+        self._executor = executor_for_world(Path(world_dir), visual, limits)
 
     def run(self, tasks: list[Task], batch: SampleBatch) -> list[list[ExecResult]]:
         """Execute every program of every task; results mirror the nesting of the batch."""

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from visrep.config import PolicyConfig, PromptConfig, SamplerConfig
-from visrep.policy.sampling import DEFAULT_STOP, VllmSampler
-from visrep.programs.extract import extract_program
+from visrep.policy.sampling import VllmSampler
 from visrep.programs.records import Program, SampleBatch
+from visrep.programs.text import STOP, extract_program
 from visrep.selftrain.examples import Seed, prompt_for
 from visrep.world.records import Task
 
@@ -16,9 +16,8 @@ from visrep.world.records import Task
 class SamplerActor:
     """Owns one engine; ``load`` swaps in a new checkpoint at the start of each grow phase."""
 
-    def __init__(self, name: str, model_dir: str, version: int, policy: PolicyConfig,
+    def __init__(self, model_dir: str, version: int, policy: PolicyConfig,
                  sampler: SamplerConfig, seeds: list[Seed], seed: int) -> None:
-        self._name = name
         self._cfg = sampler
         self._seeds = seeds
         self._seed = seed
@@ -42,10 +41,10 @@ class SamplerActor:
         start = time.perf_counter()
         prompts = [prompt_for(t.kind, t.text, self._seeds, prompt) for t in tasks]
         outs = self._engine.sample(prompts, n=k, temperature=temperature, top_p=self._cfg.top_p,
-                                   max_tokens=self._cfg.max_tokens, seed=self._seed, stop=list(DEFAULT_STOP))
+                                   max_tokens=self._cfg.max_tokens, seed=self._seed, stop=STOP)
         programs = [
             [Program(task_id=task.id, source=extract_program(c.text), completion=c.text,
-                     sampler=self._name, policy_version=self._version, logprob=c.logprob)
+                     policy_version=self._version, logprob=c.logprob)
              for c in completions]
             for task, completions in zip(tasks, outs)
         ]

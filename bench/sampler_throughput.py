@@ -19,14 +19,15 @@ import time
 from pathlib import Path
 
 import visrep  # noqa: F401  (torchvision fix, offline hubs) before torch/vllm
-
 from visrep.config import PolicyConfig, SamplerConfig
+from visrep.hardware import resolve_dtype
 from visrep.policy.models import resolve_model
 from visrep.policy.sampling import VllmSampler
+from visrep.programs.text import DEF_LINE
 
 TEMPLATE = ("# Task {i}: {q}\n# Use the visual API: find(image, name) -> list[ImagePatch], "
             "patch.exists(name), patch.verify_property(name, prop)\n"
-            "def execute_command(image):\n")
+            + DEF_LINE + "\n")
 QUESTIONS = ["count the red circles", "is there a blue star left of a square?",
              "what colour is the large triangle?", "find all green shapes with stripes"]
 
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--top-p", type=float, default=0.95)
-    ap.add_argument("--dtype", default="bfloat16", help="vLLM dtype")
+    ap.add_argument("--dtype", default="auto", help="vLLM dtype: auto (from the hardware), bfloat16, float32")
     ap.add_argument("--hf-dtype", default="float32")
     ap.add_argument("--hf-batch", type=int, default=32, help="prompts per HF generate call")
     args = ap.parse_args(argv)
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sampler throughput ({args.model}, {args.prompts} prompts x n={args.n}, "
           f"max_tokens={args.max_tokens}, T={args.temperature}, top_p={args.top_p}): "
           f"vLLM/HF = {vl / hf:.2f}x")
-    print(f"  vLLM ({args.dtype}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
+    print(f"  vLLM ({resolve_dtype(args.dtype)}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
     print(f"  HF generate ({args.hf_dtype}): {hf:8.1f} tok/s ({hf_tokens} tokens)")
     return 0
 

@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,9 @@ import visrep  # noqa: E402,F401  (first: applies the torchvision fix)
 from visrep.config import ExecutorConfig, load_config  # noqa: E402
 from visrep.programs.__main__ import default_world  # noqa: E402
 from visrep.programs.executor import ProgramExecutor  # noqa: E402
-from visrep.programs.pool import Job, WorkerPool  # noqa: E402
-from visrep.programs.sandbox import run_sandboxed  # noqa: E402
+from visrep.programs.pool import Job, WorkerPool, run_sandboxed  # noqa: E402
 from visrep.selftrain.examples import load_seeds  # noqa: E402
-from visrep.visual.backend import VisualBackend  # noqa: E402
+from visrep.visual.backend import TOOLS, VisualBackend  # noqa: E402
 from visrep.visual.oracle import OracleBackend  # noqa: E402
 from visrep.world import load_scenes, load_tasks  # noqa: E402
 
@@ -46,7 +46,8 @@ TRIVIAL = "def execute_command(image):\n    return 1\n"
 
 
 class CostlyBackend:
-    """``inner``'s answers, each costing ``cost_s`` of busy CPU; totals calls and time."""
+    """``inner``'s answers to every tool of ``TOOLS``, each costing ``cost_s`` of busy CPU;
+    totals calls and time."""
 
     def __init__(self, inner: VisualBackend, cost_s: float) -> None:
         self.inner, self.cost_s = inner, cost_s
@@ -62,20 +63,10 @@ class CostlyBackend:
         self.seconds += time.perf_counter() - t0
         return value
 
-    def find(self, *args: Any) -> Any:
-        return self._timed("find", *args)
-
-    def verify_property(self, *args: Any) -> Any:
-        return self._timed("verify_property", *args)
-
-    def best_text_match(self, *args: Any) -> Any:
-        return self._timed("best_text_match", *args)
-
-    def simple_query(self, *args: Any) -> Any:
-        return self._timed("simple_query", *args)
-
-    def image_text_score(self, *args: Any) -> Any:
-        return self._timed("image_text_score", *args)
+    def __getattr__(self, tool: str) -> Callable[..., Any]:
+        if tool not in TOOLS:
+            raise AttributeError(tool)
+        return lambda *args: self._timed(tool, *args)
 
 
 def overhead(args: argparse.Namespace, limits: ExecutorConfig) -> dict[str, float]:

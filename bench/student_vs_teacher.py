@@ -17,9 +17,9 @@ import json
 import sys
 from pathlib import Path
 
-import visrep  # noqa: F401  (torchvision fix, offline hubs)
 import torch
 
+import visrep  # noqa: F401  (torchvision fix, offline hubs)
 from visrep.vlm.evaluate import compare_throughput
 from visrep.vlm.models import VLModel, create_model, load_model
 from visrep.vlm.student import load_student

@@ -3,178 +3,30 @@ student backend vs oracle, on held-out scenes, split by in-distribution and OOD 
 
 Builds (or reuses) the world of the config profile, makes what the student backend needs
 beside the student when missing (the proposal detector, trained on the world's train
-images, and the calibration: ``visrep.visual.student.prepare_student_dir``), then asks both
-backends the same questions about the held-out scenes, whose answers come from the scene
-annotations:
-
-- find (recall / precision at IoU 0.5), exists, count: the class phrase "{colour} {shape}"
-  of each class present, plus two absent classes per scene;
-- verify_property: each object's patch, its shape, its true colour/pattern and a wrong one;
-- best_text_match: each object's patch against the 8 colours, and against the 8 shapes;
-- simple_query: colour/shape/pattern/size of the object in each object's patch, and
-  "how many {class}s" over the whole image;
-- image_text_score: object top-1 (the class phrase scores highest on an object of that
-  class, among a scene's objects) and caption retrieval top-1 (the held-out retrieval
-  tasks: the true image scores highest).
-
-A measurement counts towards OOD when its class (for captions: any class it mentions) is
-in the student's OOD split, else ID.  No Ray: it runs in one process.
+images, and the calibration: ``visrep.visual.calibration.prepare_student_dir``), then asks both
+backends the questions listed in :mod:`visrep.visual.accuracy` and writes the table.
+No Ray: it runs in one process.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from visrep.cli import USER_ERRORS, run_main
 from visrep.config import CONFIG_DIR, Config, load_config
-from visrep.visual.backend import VisualBackend
-from visrep.visual.oracle import OracleBackend
-from visrep.visual.student import CALIBRATION_FILE, load_student_backend, prepare_student_dir
-from visrep.vlm.data import ClassSplit, split_classes
-from visrep.vlm.proposals import PROPOSALS_FILE
-from visrep.world import build_world_from, load_scenes, load_tasks
-from visrep.world.predicates import plural
-from visrep.world.records import COLORS, PATTERNS, SHAPES, Scene
-
-GROUPS = ("ID", "OOD")
-
-
-class _Tally:
-    """Sums per (primitive, backend, group): numerators and denominators."""
-
-    def __init__(self) -> None:
-        self.num: dict[tuple[str, str, str], float] = defaultdict(float)
-        self.den: dict[tuple[str, str, str], float] = defaultdict(float)
-
-    def add(self, metric: str, backend: str, group: str, num: float, den: float = 1.0) -> None:
-        for g in (group, "all"):
-            self.num[metric, backend, g] += num
-            self.den[metric, backend, g] += den
-
-    def value(self, metric: str, backend: str, group: str) -> str:
-        den = self.den.get((metric, backend, group), 0.0)
-        return f"{self.num[metric, backend, group] / den:.3f}" if den else "–"
-
-    def count(self, metric: str, group: str) -> int:
-        return int(self.den.get((metric, "oracle", group), 0))
-
-
-def class_split(student_dir: Path, seed: int) -> ClassSplit:
-    """The student's split as its ``student.json`` recorded it, else ``split_classes(seed)``."""
-    meta_path = Path(student_dir) / "student.json"
-    if meta_path.is_file():
-        import json
-
-        meta = json.loads(meta_path.read_text())
-        if meta.get("id_classes") and meta.get("ood_classes"):
-            return ClassSplit(tuple(meta["id_classes"]), tuple(meta["ood_classes"]))
-        seed = int(meta.get("split_seed", seed))
-    return split_classes(seed)
-
-
-def _group(split: ClassSplit, class_name: str) -> str:
-    return "OOD" if class_name in split.ood_classes else "ID"
-
-
-def _heldout_scenes(world: Path, scenes: dict[str, Scene], limit: int) -> list[Scene]:
-    ids = sorted(i for i in scenes if i.startswith("heldout_") and "_neg" not in i)
-    return [scenes[i] for i in ids[:limit] if scenes[i].objects]
-
-
-def evaluate(world: Path, backends: dict[str, VisualBackend], split: ClassSplit,
-             scene_limit: int = 30, seed: int = 0) -> _Tally:
-    """Ask every backend the questions of the module docstring; return the tallies."""
-    from visrep.vlm.proposals import match_count
-
-    scenes = load_scenes(world)
-    tally = _Tally()
-    rng = random.Random(f"api-accuracy:{seed}")
-    all_classes = [f"{c} {s}" for c in COLORS for s in SHAPES]
-    for scene in _heldout_scenes(world, scenes, scene_limit):
-        whole = (0.0, 0.0, float(scene.width), float(scene.height))
-        present = sorted({o.class_name for o in scene.objects})
-        absent = rng.sample([c for c in all_classes if c not in present], 2)
-        for cls in present + absent:
-            gt = [o.box for o in scene.objects if o.class_name == cls]
-            g = _group(split, cls)
-            color, shape = cls.split()
-            for name, b in backends.items():
-                pred = b.find(scene.image_id, whole, cls)
-                hits = match_count(pred, gt)
-                tally.add("find recall@0.5", name, g, hits, len(gt))
-                tally.add("find precision@0.5", name, g, hits, len(pred))
-                tally.add("exists", name, g, float(bool(pred) == bool(gt)))
-                tally.add("count", name, g, float(len(pred) == len(gt)))
-                answer = b.simple_query(scene.image_id, whole, f"How many {color} {plural(shape)} are there?")
-                tally.add("simple_query (how many)", name, g, float(answer == str(len(gt))))
-        for obj in scene.objects:
-            g = _group(split, obj.class_name)
-            wrong_color = rng.choice([c for c in COLORS if c != obj.color])
-            wrong_pattern = rng.choice([p for p in PATTERNS if p != obj.pattern])
-            for name, b in backends.items():
-                for prop, truth in ((obj.color, True), (wrong_color, False),
-                                    (obj.pattern, True), (wrong_pattern, False)):
-                    said = b.verify_property(scene.image_id, obj.box, obj.shape, prop)
-                    tally.add("verify_property", name, g, float(said == truth))
-                tally.add("best_text_match (colour)", name, g,
-                          float(b.best_text_match(scene.image_id, obj.box, list(COLORS)) == obj.color))
-                tally.add("best_text_match (shape)", name, g,
-                          float(b.best_text_match(scene.image_id, obj.box, list(SHAPES)) == obj.shape))
-                for attr in ("color", "shape", "pattern", "size"):
-                    answer = b.simple_query(scene.image_id, obj.box, f"What {attr} is the object?")
-                    tally.add("simple_query (attribute)", name, g, float(answer == getattr(obj, attr)))
-                if len(scene.objects) >= 2:
-                    scores = [b.image_text_score(scene.image_id, o.box, obj.class_name) for o in scene.objects]
-                    best = scene.objects[max(range(len(scores)), key=lambda k: scores[k])]
-                    tally.add("image_text_score (object top-1)", name, g,
-                              float(best.class_name == obj.class_name))
-    heldout = {s.image_id for s in _heldout_scenes(world, scenes, scene_limit)}
-    for task in load_tasks(world, "heldout"):
-        if task.kind != "retrieve" or task.images[task.annotation["index"]] not in heldout:
-            continue
-        caption = task.text.lower()
-        mentioned = [c for c in all_classes if c in caption]
-        g = "OOD" if any(_group(split, c) == "OOD" for c in mentioned) else "ID"
-        for name, b in backends.items():
-            scores = [b.image_text_score(i, (0.0, 0.0, float(scenes[i].width), float(scenes[i].height)),
-                                         task.text) for i in task.images]
-            pick = max(range(len(scores)), key=lambda k: scores[k])
-            tally.add("image_text_score (caption retrieval top-1)", name, g,
-                      float(pick == task.annotation["index"]))
-    return tally
-
-
-METRICS = (
-    "find recall@0.5", "find precision@0.5", "exists", "count", "verify_property",
-    "best_text_match (colour)", "best_text_match (shape)", "simple_query (attribute)",
-    "simple_query (how many)", "image_text_score (object top-1)",
-    "image_text_score (caption retrieval top-1)",
-)
-
-
-SCOPE = ("at most {scenes} held-out scenes; each cell is the fraction right "
-         "(find: recall / precision at IoU 0.5).")
-
-
-def markdown(tally: _Tally) -> str:
-    """The table: one row per primitive, student and oracle for ID, OOD and all."""
-    lines = ["| primitive | student ID | student OOD | student all | oracle ID | oracle OOD | n ID / OOD |",
-             "|---|---|---|---|---|---|---|"]
-    for m in METRICS:
-        cells = [tally.value(m, "student", g) for g in (*GROUPS, "all")]
-        cells += [tally.value(m, "oracle", g) for g in GROUPS]
-        lines.append(f"| {m} | {' | '.join(cells)} | {tally.count(m, 'ID')} / {tally.count(m, 'OOD')} |")
-    return "\n".join(lines) + "\n"
+from visrep.visual.accuracy import SCOPE, accuracy_table
+from visrep.vlm.models import ModelError
+from visrep.world import build_world_from
 
 
 def _world_dir(cfg: Config, world_dir: str) -> Path:
+    """``world_dir`` when given, else the profile's world (built if missing)."""
     if world_dir:
         return Path(world_dir)
     w = cfg.world
@@ -183,22 +35,7 @@ def _world_dir(cfg: Config, world_dir: str) -> Path:
     return root
 
 
-def accuracy_table(student_dir: Path, world: Path, scenes: int, split_seed: int = 0,
-                   proposal_steps: int = 600, recalibrate: bool = False) -> tuple[str, str]:
-    """(markdown table, calibration line) of the student backend vs the oracle on ``world``'s
-    held-out scenes; prepares the student dir's detector and calibration when missing."""
-    student_dir = Path(student_dir)
-    if recalibrate or not all((student_dir / f).is_file() for f in (PROPOSALS_FILE, CALIBRATION_FILE)):
-        start = time.monotonic()
-        calibration = prepare_student_dir(student_dir, world, proposal_steps=proposal_steps)
-        print(f"prepared {student_dir}: {calibration} ({time.monotonic() - start:.0f} s)", flush=True)
-    student = load_student_backend(student_dir, world / "images")
-    backends: dict[str, VisualBackend] = {"oracle": OracleBackend(load_scenes(world)), "student": student}
-    tally = evaluate(world, backends, class_split(student_dir, split_seed), scenes)
-    return markdown(tally), f"Student calibration (fitted on train scenes): {student.calibration}."
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rayapps.api_accuracy", description=__doc__.split("\n")[0])
     parser.add_argument("--student-dir", required=True, help="a distilled student dir (rayapps.distill)")
     parser.add_argument("--out", default="docs/results/api_accuracy.md")
@@ -209,7 +46,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--proposal-steps", type=int, default=600)
     parser.add_argument("--recalibrate", action="store_true", help="refit backend.json even if present")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: the table for ``--student-dir``, written to ``--out`` and printed; a user
+    error (a bad profile, a missing file, not a student dir) is one line and exit status 2."""
+    args = _parser().parse_args(argv)
+    return run_main("api_accuracy", lambda: _write_table(args, argv), errors=(*USER_ERRORS, ModelError))
+
+
+def _write_table(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, [])
     world = _world_dir(cfg, args.world_dir)

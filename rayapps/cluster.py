@@ -13,18 +13,8 @@ from typing import Any
 
 import ray
 
+from visrep import DEFAULT_ENV
 from visrep.config import ResourcesConfig
-
-# Every actor process gets these: no hub downloads, vLLM's engine in the actor's own
-# process (a spawned EngineCore would miss the torchvision fix), no telemetry.
-ACTOR_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "TOKENIZERS_PARALLELISM": "false",
-}
 
 
 def peak_cpus(res: ResourcesConfig, learner_ranks: int) -> float:
@@ -45,8 +35,9 @@ def connect(res: ResourcesConfig, learner_ranks: int) -> None:
 
 
 def actor_options(cpus: float, gpus: float, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """``.options(...)`` for a role: resources, and a thread count matching its CPUs."""
+    """``.options(...)`` for a role: resources, ``DEFAULT_ENV`` (set before the actor's
+    first import, whatever the driver's environment) and a thread count matching its CPUs."""
     threads = str(max(1, math.ceil(cpus)))
-    env_vars = {**ACTOR_ENV, "OMP_NUM_THREADS": threads, **(env or {})}
+    env_vars = {**DEFAULT_ENV, "OMP_NUM_THREADS": threads, **(env or {})}
     return {"num_cpus": cpus, "num_gpus": gpus, "runtime_env": {"env_vars": env_vars},
             "max_restarts": 0}

@@ -4,10 +4,10 @@
                                    [--only NAME ...] [a.b=value ...]
 
 The run's teacher is loaded from (or trained into) ``<run.dir>/teacher`` exactly as
-``rayapps.distill`` does.  Students are then trained on a *validation split inside the ID
-classes*: ``--val`` ID classes are set aside as pseudo-OOD, once per ``--splits`` seed
-(chosen so that each of their colours and shapes still occurs among the remaining ID
-classes), ``--seeds`` students per split train on the
+``rayapps.distill`` does (``visrep.vlm.distill.Distill.setup``).  Students are then trained
+on a *validation split inside the ID classes*: ``--val`` ID classes are set aside as
+pseudo-OOD, once per ``--splits`` seed (chosen so that each of their colours and shapes
+still occurs among the remaining ID classes), ``--seeds`` students per split train on the
 train crops of the other ID classes only, and are scored zero-shot on every crop of the
 pseudo-OOD classes (classified among those classes) and on the held-out crops of the
 fitted classes.  The real OOD classes enter neither training nor the choice.
@@ -24,17 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import visrep  # noqa: F401,E402
 import torch  # noqa: E402
 
-from rayapps.distill import Distill, _copy_text_side  # noqa: E402
-from visrep.vlm.data import CLASSES, load_crops, split_classes  # noqa: E402
+import visrep  # noqa: F401,E402
 from visrep.vlm.config import load_distill_config  # noqa: E402
+from visrep.vlm.data import CLASSES  # noqa: E402
+from visrep.vlm.distill import Distill  # noqa: E402
 from visrep.vlm.evaluate import mean_per_class_accuracy  # noqa: E402
-from visrep.vlm.features import cached_features, encode_crops  # noqa: E402
+from visrep.vlm.features import encode_crops  # noqa: E402
 from visrep.vlm.losses import class_logits  # noqa: E402
-from visrep.vlm.models import create_model  # noqa: E402
-from visrep.vlm.text import class_prompts, ensemble  # noqa: E402
+from visrep.vlm.models import copy_text_side, create_model  # noqa: E402
 from visrep.vlm.train import distill_student  # noqa: E402
 
 ALL = ("cls", "mse", "contrastive", "vl_align")
@@ -90,18 +89,9 @@ def main() -> int:
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
     cfg = load_distill_config(args.config, args.overrides)
-    if cfg.run.threads:
-        torch.set_num_threads(cfg.run.threads)
-    torch.set_flush_denormal(True)
     job = Distill(cfg, progress=False)
-    job.root.mkdir(parents=True, exist_ok=True)
-    world = job.world()
-    crops = load_crops(world, cfg.data.crop_size, cfg.data.margin, cfg.data.train_fraction, cfg.data.split_seed)
-    split = split_classes(cfg.data.split_seed)
-    teacher = job.teacher(crops, job.descriptions())
-    t_feats, _ = cached_features(teacher, crops.images, job.root / "teacher", False)
-    class_w = {e: ensemble(teacher.encode_texts, class_prompts(CLASSES, enrich=e, descriptions=job.descriptions()))
-               for e in (False, True)}
+    s = job.setup()
+    crops, split, teacher, t_feats, class_w = s.crops, s.split, s.teacher, s.features, s.class_weights
     held = ~crops.train
     print(f"teacher: {job.timings.get('teacher_train_s', float('nan')):.0f} s")
     for e in (False, True):
@@ -124,7 +114,7 @@ def main() -> int:
             for seed in args.seeds:
                 torch.manual_seed(seed)
                 student = create_model(cfg.student.open_clip_name)
-                _copy_text_side(teacher, student)
+                copy_text_side(teacher, student)
                 start = time.perf_counter()
                 distill_student(student, crops.images[train_mask], local[crops.labels[train_mask]],
                                 t_feats[train_mask], class_w[enrich][fit_ids], weights, cfg.student,
@@ -134,7 +124,7 @@ def main() -> int:
                 fits.append(zero_shot(s_feats[fit_test], crops.labels[fit_test], fit, class_w[enrich]))
                 vals.append(zero_shot(s_feats[val_mask], crops.labels[val_mask], val, class_w[enrich]))
         print(f"{name:24s} fitID-held {sum(fits) / len(fits):.3f}  pseudoOOD {sum(vals) / len(vals):.3f}  "
-              f"(per split x seed {['%.3f' % v for v in vals]}, {secs:.0f} s)", flush=True)
+              f"(per split x seed {[f'{v:.3f}' for v in vals]}, {secs:.0f} s)", flush=True)
     return 0
 
 

@@ -22,9 +22,18 @@ def test_profiles_are_the_three_of_the_design() -> None:
 
 
 def test_overrides_apply_with_yaml_types() -> None:
-    cfg = load_config("tiny", ["sampler.k=7", "learner.bf16=true", "world.kinds=[vqa]", "run.dir=/tmp/x"])
-    assert cfg.sampler.k == 7 and cfg.learner.bf16 is True
+    cfg = load_config("tiny", ["sampler.k=7", "learner.dtype=bfloat16", "world.kinds=[vqa]", "run.dir=/tmp/x"])
+    assert cfg.sampler.k == 7 and cfg.learner.dtype == "bfloat16"
     assert cfg.world.kinds == ("vqa",) and cfg.run.dir == "/tmp/x"
+
+
+def test_dtypes_are_auto_except_in_tiny() -> None:
+    """default/paper pick the dtype from the hardware (visrep.hardware); tiny stays fp32 for tests."""
+    for profile in ("default", "paper"):
+        cfg = load_config(profile)
+        assert (cfg.policy.dtype, cfg.learner.dtype) == ("auto", "auto")
+    tiny = load_config("tiny")
+    assert (tiny.policy.dtype, tiny.learner.dtype) == ("float32", "float32")
 
 
 def test_int_is_accepted_for_float() -> None:
@@ -35,7 +44,9 @@ def test_int_is_accepted_for_float() -> None:
     ("sampler.kk=3", "unknown config key 'sampler.kk'"),
     ("nosuch.k=3", "unknown config key 'nosuch'"),
     ("sampler.k=three", "sampler.k: expected int"),
-    ("learner.bf16=1", "learner.bf16: expected true/false"),
+    ("selftrain.dedupe=1", "selftrain.dedupe: expected true/false"),
+    ("learner.dtype=float16", "learner.dtype: expected one of auto, bfloat16, float32, got 'float16'"),
+    ("policy.dtype=true", "policy.dtype: expected one of auto, bfloat16, float32, got True"),
     ("sampler=3", "sampler: expected a mapping"),
     ("sampler.k", "not of the form a.b=value"),
 ])

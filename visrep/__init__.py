@@ -1,17 +1,25 @@
 """visrep: reinforced self-training of visual programs (Ray-free core library).
 
-Importing the package applies the torchvision compatibility fix first, so any process
-that imports visrep before torch-dependent libraries gets a working torchvision.
+Importing the package sets ``DEFAULT_ENV`` (where not already set) and applies the
+torchvision compatibility fix first, so any process that imports visrep before
+torch-dependent libraries runs offline and gets a working torchvision.
 """
 
 import os as _os
 
-_os.environ.setdefault("HF_HUB_OFFLINE", "1")
-_os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-_os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-_os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-_os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-_os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# What every process of the project runs with (``rayapps`` passes the same to each actor):
+# no hub downloads, no telemetry, vLLM's engine in the calling process (a spawned
+# EngineCore would miss the torchvision fix), no tokenizer thread pools to fork.
+DEFAULT_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+for _key, _value in DEFAULT_ENV.items():
+    _os.environ.setdefault(_key, _value)
 
 from visrep import _torchfix  # noqa: E402
 

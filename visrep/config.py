@@ -4,6 +4,9 @@ Why a hand-rolled loader of ~100 lines rather than Hydra/OmegaConf: the schema i
 dataclasses below, so an unknown key or a wrong type fails with the key's full path, and
 every section is a plain frozen object that actors receive on their own (each actor gets
 only its section).  Derived values are functions of the config, never written back.
+
+(Over 300 lines on purpose: every section's schema sits beside the loader, so one file
+shows every key a profile may set.)
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from visrep.hardware import DtypeSetting
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 T = typing.TypeVar("T")
@@ -78,7 +83,7 @@ class PolicyConfig:
     """The policy model: ``smollm2`` (offline wheel), ``tiny`` (random, tests) or an HF dir."""
 
     model: str = "smollm2"
-    dtype: str = "bfloat16"
+    dtype: DtypeSetting = "auto"  # auto: bf16 where the hardware has it natively (visrep.hardware)
     max_model_len: int = 1024
     tiny_layers: int = 2
     tiny_hidden: int = 64
@@ -118,7 +123,7 @@ class LearnerConfig:
     epochs: int = 1
     batch_size: int = 8
     max_len: int = 512
-    bf16: bool = True
+    dtype: DtypeSetting = "auto"  # bfloat16: DeepSpeed's bf16 (fp32 master weights); auto as the policy's
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,11 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
             except ConfigError:
                 continue
         raise ConfigError(f"{path}: {value!r} matches none of {tp}")
+    if origin is typing.Literal:
+        options = typing.get_args(tp)
+        if not any(type(value) is type(o) and value == o for o in options):
+            raise ConfigError(f"{path}: expected one of {', '.join(map(str, options))}, got {value!r}")
+        return value
     if tp is type(None):
         if value is not None:
             raise ConfigError(f"{path}: expected null, got {value!r}")

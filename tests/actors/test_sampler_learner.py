@@ -42,7 +42,7 @@ def test_learner_checkpoint_is_what_the_sampler_serves_after_load(tmp_path: Path
         learner.close()
     assert stats["last_loss"] < stats["first_loss"]
 
-    sampler = SamplerActor("s0", str(base), 0, CFG.policy, CFG.sampler, [SEED], seed=0)
+    sampler = SamplerActor(str(base), 0, CFG.policy, CFG.sampler, [SEED], seed=0)
     try:
         before = sampler.sample([TASK], k=2, temperature=1.0, prompt=CFG.prompt)
         sampler.load(ckpt, 1)

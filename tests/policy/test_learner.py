@@ -16,7 +16,7 @@ PROGRAM = "    return len(image.find('red circle'))\n"
 
 
 def test_deepspeed_config_follows_learner_config():
-    ds = deepspeed_config(LearnerConfig(zero_stage=2, batch_size=8, bf16=False), world_size=2)
+    ds = deepspeed_config(LearnerConfig(zero_stage=2, batch_size=8, dtype="float32"), world_size=2)
     assert ds["zero_optimization"]["stage"] == 2
     assert ds["bf16"]["enabled"] is False
     assert ds["train_micro_batch_size_per_gpu"] == 4 and ds["train_batch_size"] == 8
@@ -26,7 +26,7 @@ def test_trained_checkpoint_reproduces_the_program_in_vllm(tiny_dir, tiny_policy
     """The check the loop depends on: SFT → save_hf → vLLM greedy decodes the program."""
     from visrep.policy.sampling import VllmSampler
 
-    cfg = LearnerConfig(zero_stage=0, bf16=True, batch_size=4, lr=1e-2, max_len=128)
+    cfg = LearnerConfig(zero_stage=0, dtype="bfloat16", batch_size=4, lr=1e-2, max_len=128)
     learner = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
     try:
         first = learner.train([(PROMPT, PROGRAM)] * 4, epochs=1, progress=False)
@@ -50,7 +50,7 @@ def test_trained_checkpoint_reproduces_the_program_in_vllm(tiny_dir, tiny_policy
 def test_zero2_trains_and_exports(tiny_dir, tmp_path, port):
     from transformers import AutoModelForCausalLM
 
-    cfg = LearnerConfig(zero_stage=2, bf16=False, batch_size=2, lr=5e-3, max_len=128)
+    cfg = LearnerConfig(zero_stage=2, dtype="float32", batch_size=2, lr=5e-3, max_len=128)
     learner = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
     try:
         stats = learner.train([(PROMPT, PROGRAM), ("x = ", "1\n")], epochs=8, progress=False)
@@ -65,7 +65,7 @@ def test_zero2_trains_and_exports(tiny_dir, tmp_path, port):
 def _rank_main(rank, world, port, model_dir, out_dir, queue):
     import visrep  # noqa: F401  (torchvision fix in the spawned child)
 
-    cfg = LearnerConfig(zero_stage=3, bf16=True, batch_size=4, lr=1e-2, max_len=128)
+    cfg = LearnerConfig(zero_stage=3, dtype="bfloat16", batch_size=4, lr=1e-2, max_len=128)
     learner = DeepSpeedLearner(model_dir, cfg, rank=rank, world_size=world, master_port=port)
     try:
         examples = [(PROMPT, PROGRAM), ("x = ", "1\n"), ("y = ", "2\n")]  # 3: padded to 4

@@ -18,7 +18,8 @@ import pytest
 
 import visrep  # noqa: F401  (first: applies the torchvision fix)
 from visrep.config import ExecutorConfig
-from visrep.programs import isolation, pool as pool_module
+from visrep.programs import frames, isolation, worker
+from visrep.programs import pool as pool_module
 from visrep.programs.isolation import WORKER_FD
 from visrep.programs.pool import Job, WorkerPool
 
@@ -105,7 +106,7 @@ def test_worker_isolation_report_names_every_layer() -> None:
 
 
 def test_the_pool_knows_nothing_of_the_visual_api() -> None:
-    for module in (pool_module, isolation):
+    for module in (pool_module, worker, frames, isolation):
         tree = ast.parse(inspect.getsource(module))
         imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         imported += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]

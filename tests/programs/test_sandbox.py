@@ -11,7 +11,7 @@ import pytest
 import visrep  # noqa: F401  (first: applies the torchvision fix)
 from visrep.config import ExecutorConfig
 from visrep.programs import sandbox, validate
-from visrep.programs.sandbox import run_sandboxed
+from visrep.programs.pool import run_sandboxed
 from visrep.programs.records import ExecResult
 
 LIMITS = ExecutorConfig(timeout_s=1.0, memory_mb=256, max_output_chars=100)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 
-from rayapps.api_accuracy import METRICS, main
+from rayapps.api_accuracy import main
+from visrep.visual.accuracy import METRICS
 from visrep.visual.backend import make_backend
-from visrep.visual.student import CALIBRATION_FILE, StudentBackend
+from visrep.visual.student import StudentBackend
 from visrep.vlm.models import create_model
-from visrep.vlm.proposals import PROPOSALS_FILE
-from visrep.vlm.student import save_student
+from visrep.vlm.student import StudentDir, save_student
 from visrep.world import build_world, load_scenes
 
 
@@ -27,7 +27,7 @@ def test_api_accuracy_smoke(tmp_path: Path, capsys) -> None:
     out = tmp_path / "api_accuracy.md"
     assert main(["--student-dir", str(student), "--world-dir", str(world), "--out", str(out),
                  "--scenes", "3", "--proposal-steps", "60"]) == 0
-    assert (student / PROPOSALS_FILE).is_file() and (student / CALIBRATION_FILE).is_file()
+    assert StudentDir(student).ready_for_tools()
     table = out.read_text()
     for metric in METRICS:
         assert f"| {metric} |" in table

@@ -1,4 +1,4 @@
-"""Filtering, metrics, trajectory files and run-directory markers."""
+"""Filtering, metrics and trajectory files."""
 
 from pathlib import Path
 
@@ -8,8 +8,7 @@ from visrep.programs.records import ExecResult, Program
 from visrep.rewards.records import Reward
 from visrep.selftrain import trajectories as T
 from visrep.selftrain.filtering import program_key, select_for_training
-from visrep.selftrain.metrics import phase_metrics
-from visrep.selftrain.rundir import RunDir
+from visrep.selftrain.metrics import heldout_table, phase_metrics, solve_rate
 from visrep.world.records import Task
 
 SRC_A = "def execute_command(image):\n    return image.exists('star')\n"
@@ -48,6 +47,22 @@ def test_phase_metrics_reward_solved_status() -> None:
     assert m["grow/status/memory"] == 0.0
 
 
+def test_solve_rate_is_the_mean_over_kinds_of_their_solved_fractions() -> None:
+    rows = [_row("t1", SRC_A, 1.0), _row("t1", SRC_B, 0.0), _row("t2", SRC_A, 0.0),
+            _row("d1", SRC_A, 1.0, kind="detect")]
+    m = phase_metrics(rows, "probe")
+    assert solve_rate(rows) == (m["probe/solved/detect"] + m["probe/solved/vqa"]) / 2 == 0.75
+    assert solve_rate([]) == 0.0
+
+
+def test_heldout_table_has_a_row_per_evaluated_iteration() -> None:
+    table = heldout_table({0: {"eval/reward/vqa": 0.25}, 2: {"eval/reward/vqa": 0.5}}, ["detect", "vqa"])
+    head, first, second = table.splitlines()
+    assert head.split()[-2:] == ["detect", "vqa"]
+    assert first.split() == ["iteration", "0", "nan", "0.250"]
+    assert second.split() == ["iteration", "2", "nan", "0.500"]
+
+
 def test_trajectories_round_trip_and_open_in_pandas(tmp_path: Path) -> None:
     rows = [_row("t1", SRC_A, 1.0), _row("t2", SRC_B, 0.0)]
     path = tmp_path / "iter_001" / "grow.parquet"
@@ -57,10 +72,3 @@ def test_trajectories_round_trip_and_open_in_pandas(tmp_path: Path) -> None:
     assert list(frame.columns) == T.SCHEMA.names and len(frame) == 2
     assert not list(path.parent.glob(".*tmp*"))
 
-
-def test_run_dir_markers(tmp_path: Path) -> None:
-    rd = RunDir(tmp_path)
-    assert not rd.done(1, "grow")
-    rd.mark_done(1, "grow", {"grow/reward/vqa": 0.5})
-    assert rd.done(1, "grow") and rd.stage_info(1, "grow") == {"grow/reward/vqa": 0.5}
-    assert rd.trajectories(2, "eval") == tmp_path / "iter_002" / "eval.parquet"

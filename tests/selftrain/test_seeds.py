@@ -1,13 +1,21 @@
-"""The seed programs (the paper's "human corrections") are real, correct and cover every template."""
+"""The seed programs (the paper's "human corrections") are real, correct and cover every template;
+training pairs and the loop's tasks come from them and the default world."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from visrep.cli import SetupError
 from visrep.config import ExecutorConfig, load_config
+from visrep.programs.executor import execute
+from visrep.programs.records import ExecResult, Program
+from visrep.programs.text import extract_program
 from visrep.rewards import score
-from visrep.selftrain.examples import load_seeds, prompt_for, training_pair
-from visrep.selftrain.execute import execute
+from visrep.rewards.records import Reward
+from visrep.selftrain import trajectories as T
+from visrep.selftrain.examples import load_seeds, prompt_for, seed_examples, training_examples, training_pair
+from visrep.selftrain.tasks import loop_tasks, probe_tasks, run_world
 from visrep.visual.backend import make_backend
 from visrep.world import build_world_from, load_scenes, load_tasks
 
@@ -55,6 +63,35 @@ def test_training_pair_is_the_sampling_prompt_plus_body() -> None:
     assert completion == "".join(f"    {line}\n" for line in seed.body.splitlines())
     _, again = training_pair(seed.kind, seed.text, completion, SEEDS, CFG.prompt)
     assert again == completion  # an already-indented (sampled) body is kept as is
+
+
+def test_kept_rows_train_on_their_extracted_body_then_the_seeds(default_world: Path) -> None:
+    tasks = {t.id: t for t in load_tasks(default_world, "train")}
+    seed = SEEDS[0]
+    completion = "".join(f"    {line}\n" for line in seed.body.splitlines()) + "\n# Task (vqa): ran on\n"
+    row = T.make_row(1, "grow", 0, tasks[seed.task_id], Program(seed.task_id, extract_program(completion),
+                                                                completion), ExecResult("ok"), Reward(1.0, ""))
+    pairs = training_examples([row], tasks, SEEDS, CFG.prompt, keep_seeds=False)
+    assert pairs == [training_pair(seed.kind, seed.text, seed.body, SEEDS, CFG.prompt)]
+    assert training_examples([row], tasks, SEEDS, CFG.prompt, keep_seeds=True) == \
+        pairs + seed_examples(SEEDS, CFG.prompt)
+    assert len(seed_examples(SEEDS, CFG.prompt)) == len(SEEDS)
+
+
+def test_loop_tasks_are_seeded_and_of_the_kinds_asked(default_world: Path) -> None:
+    train, heldout = loop_tasks(default_world, ("vqa", "detect"), eval_tasks=5, seed=0)
+    assert {t.kind for t in train + heldout} <= {"vqa", "detect"} and len(heldout) == 5
+    assert (train, heldout) == loop_tasks(default_world, ("vqa", "detect"), eval_tasks=5, seed=0)
+    assert probe_tasks(train, 3, seed=1) == probe_tasks(train, 3, seed=1)
+    assert len(probe_tasks(train, 10 ** 6, seed=1)) == len(train)
+    with pytest.raises(SetupError, match="no train or held-out tasks of kinds \\['nothing'\\]"):
+        loop_tasks(default_world, ("nothing",), eval_tasks=0, seed=0)
+
+
+def test_run_world_is_the_given_dir_or_one_built_in_the_run(default_world: Path, tmp_path: Path) -> None:
+    assert run_world(tmp_path, replace(CFG.world, dir=str(default_world))) == default_world
+    with pytest.raises(SetupError, match="world.dir .* does not exist"):
+        run_world(tmp_path, replace(CFG.world, dir=str(tmp_path / "missing")))
 
 
 def test_bad_seed_line_names_file_and_line(tmp_path: Path) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from visual_scene import CIRCLE, SQUARE, STAR
+from visual_scene import CIRCLE, SCENE, SQUARE, STAR, Counting
 
 from visrep.visual.api import (
     PROGRAM_FUNCTIONS,
     ImagePatch,
-    api_calls,
     api_namespace,
     best_image_match,
     bool_to_yesno,
@@ -26,14 +25,17 @@ def test_geometry_of_the_root_patch(image: ImagePatch) -> None:
     assert image.box == (0, 0, 128, 128)
 
 
-def test_find_sorts_left_to_right_and_counts_calls(image: ImagePatch) -> None:
+def test_find_sorts_left_to_right_and_each_question_is_one_tool_call() -> None:
+    backend = Counting()  # the executor counts the calls that reach its backend
+    _, image = api_namespace(backend, SCENE.image_id, (SCENE.width, SCENE.height))
     reds = image.find("red object")
     assert [p.box for p in reds] == [STAR.box, SQUARE.box]
     assert image.exists("blue circle") and not image.exists("blue star")
     assert image.count("objects") == 4
-    assert api_calls(image) == 4
+    assert backend.calls == 4
     reds[0].verify_property("star", "red")
-    assert api_calls(image) == 5  # derived patches share the root's counter
+    assert backend.calls == 5  # derived patches ask the root's backend
+    assert (image.crop(0, 0, 10, 10).area, backend.calls) == (100, 5)  # geometry asks nothing
 
 
 def test_methods_on_derived_patches(image: ImagePatch) -> None:
@@ -97,7 +99,7 @@ def test_namespace_holds_functions_not_the_class(oracle: OracleBackend) -> None:
     namespace, root = api_namespace(oracle, "img0", (128, 128))
     assert set(namespace) == {f.__name__ for f in PROGRAM_FUNCTIONS}
     assert ImagePatch not in namespace.values()
-    assert root.box == (0, 0, 128, 128) and api_calls(root) == 0
+    assert root.box == (0, 0, 128, 128)
 
 
 def test_to_plain_detect(image: ImagePatch) -> None:

@@ -12,11 +12,17 @@ from stand_in import TinyEncoder
 
 from visrep.visual.api import ImagePatch, api_namespace
 from visrep.visual.backend import VisualBackend, make_backend
+from visrep.visual.calibration import calibrate, prepare_student_dir
 from visrep.visual.student import (
-    CALIBRATION_FILE, Calibration, CropEncoder, StudentBackend, calibrate, load_calibration,
-    load_student_backend, save_calibration,
+    Calibration,
+    CropEncoder,
+    StudentBackend,
+    load_calibration,
+    load_student_backend,
+    save_calibration,
 )
-from visrep.vlm.proposals import PROPOSALS_FILE, load_proposals, train_proposals
+from visrep.vlm.proposals import load_proposals, train_proposals
+from visrep.vlm.student import StudentDir
 from visrep.world import build_world, load_scenes
 
 
@@ -28,13 +34,14 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                         train_images=10, heldout_images=3, tasks_per_image=1,
                         retrieval_candidates=2, kinds=("detect", "vqa", "retrieve"))
     torch.set_num_threads(1)
-    student = root / "student"
-    train_proposals(world.dir, student / PROPOSALS_FILE, steps=300, batch_size=8, width=16, input_size=96)
+    student = StudentDir(root / "student")
+    train_proposals(world.dir, student.proposals, steps=300, batch_size=8, width=16, input_size=96)
     encoder = TinyEncoder()
-    calibration = calibrate(encoder, load_proposals(student / PROPOSALS_FILE), world.dir, images=6,
+    calibration = calibrate(encoder, load_proposals(student.proposals), world.dir, images=6,
                             phrases_per_image=4)
-    save_calibration(calibration, student / CALIBRATION_FILE)
-    return world.dir, student
+    save_calibration(calibration, student.calibration)
+    assert student.ready_for_tools()
+    return world.dir, student.root
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +61,22 @@ def test_stand_in_is_a_crop_encoder() -> None:
 
 def test_calibration_round_trips(prepared: tuple[Path, Path]) -> None:
     _, student = prepared
-    calibration = load_calibration(student / CALIBRATION_FILE)
+    calibration = load_calibration(StudentDir(student).calibration)
     assert isinstance(calibration, Calibration)
     assert calibration.temperature > 0 and 0.0 < calibration.large_side < 1.0
     assert 0.0 <= calibration.f1 <= 1.0
+
+
+def test_prepare_student_dir_calibrates_beside_an_existing_detector(prepared: tuple[Path, Path],
+                                                                   tmp_path: Path) -> None:
+    world, student = prepared
+    fresh = StudentDir(tmp_path / "student")
+    fresh.root.mkdir()
+    fresh.proposals.write_bytes(StudentDir(student).proposals.read_bytes())  # no training here
+    calibration = prepare_student_dir(fresh.root, world, encoder=TinyEncoder())
+    assert fresh.ready_for_tools() and load_calibration(fresh.calibration) == calibration
+    assert isinstance(load_student_backend(fresh.root, world / "images", encoder=TinyEncoder()),
+                      StudentBackend)
 
 
 def test_every_primitive_returns_its_type(prepared: tuple[Path, Path], backend: StudentBackend) -> None:

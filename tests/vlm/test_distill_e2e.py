@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from rayapps import distill
+from visrep.visual.accuracy import METRICS
 from visrep.vlm.student import load_student
 
 
@@ -15,8 +16,6 @@ def test_tiny_distill_end_to_end_and_resume(tmp_path: Path, capsys: pytest.Captu
     report = (tmp_path / "distill.md").read_text()
     for row in ("teacher (plain prompts)", "student: cls", "student: all", "OOD zero-shot", "images/s"):
         assert row in report
-    from rayapps.api_accuracy import METRICS
-
     assert "## Visual-API primitives: student backend vs oracle" in report
     def numeric(cell: str) -> bool:
         return cell.strip().replace(".", "", 1).isdigit()

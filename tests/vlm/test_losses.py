@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from visrep.vlm.losses import (class_logits, cls_loss, contrastive_loss, distill_loss, mse_loss,
-                               vl_align_loss)
+from visrep.vlm.losses import class_logits, cls_loss, contrastive_loss, distill_loss, mse_loss, vl_align_loss
 
 E = torch.eye(3)  # three orthonormal directions
 

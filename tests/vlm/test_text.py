@@ -7,8 +7,15 @@ import pytest
 import torch
 
 from visrep.vlm.data import CLASSES
-from visrep.vlm.text import (class_prompts, ensemble, generated_descriptions, load_descriptions, pattern_prompt_ids,
-                             pattern_prompts, plain_prompt)
+from visrep.vlm.text import (
+    class_prompts,
+    ensemble,
+    generated_descriptions,
+    load_descriptions,
+    pattern_prompt_ids,
+    pattern_prompts,
+    plain_prompt,
+)
 
 
 def test_generated_descriptions_name_the_attributes() -> None:

@@ -22,7 +22,7 @@ def test_teacher_trains_projection_and_image_tower_not_text_transformer() -> Non
     prompts = class_prompts(names, enrich=True)
     captions = torch.arange(16) % len(pattern_prompts(names))
     stats = train_teacher(vl, images, labels, prompts, pattern_prompts(names), captions,
-                          TeacherSection(epochs=2, batch_size=8, bf16=False), 0.07, seed=0, progress=False)
+                          TeacherSection(epochs=2, batch_size=8, dtype="float32"), 0.07, seed=0, progress=False)
     assert stats.steps == 4 and torch.isfinite(torch.tensor(stats.final_loss))
     assert all(torch.equal(v, vl.model.text.transformer.state_dict()[k]) for k, v in text_before.items())
     assert not torch.equal(proj_before, vl.model.text.proj.weight)
@@ -37,7 +37,7 @@ def test_teacher_projection_gets_text_lr_scale() -> None:
         vl = create_model("visrep-teacher")
         before = vl.model.text.proj.weight.clone()
         train_teacher(vl, images, torch.arange(8) % 2, class_prompts(names, enrich=False), pattern_prompts(names),
-                      torch.arange(8) % 6, TeacherSection(epochs=1, batch_size=8, bf16=False, text_lr_scale=scale),
+                      torch.arange(8) % 6, TeacherSection(epochs=1, batch_size=8, dtype="float32", text_lr_scale=scale),
                       0.07, seed=0, progress=False)
         moved[scale] = float((vl.model.text.proj.weight - before).abs().detach().max())
     assert moved[10.0] > 5 * moved[1.0]
@@ -53,7 +53,7 @@ def test_caption_term_adds_the_ce_over_captions() -> None:
         vl = create_model("visrep-teacher")
         stats = train_teacher(vl, images, torch.arange(8) % 2, class_prompts(names, enrich=False),
                               pattern_prompts(names), torch.arange(8) % 6,
-                              TeacherSection(epochs=1, batch_size=8, bf16=False, caption_weight=weight),
+                              TeacherSection(epochs=1, batch_size=8, dtype="float32", caption_weight=weight),
                               0.07, seed=0, progress=False)
         losses[weight] = stats.final_loss
     caption_ce = losses[1.0] - losses[0.0]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from visrep.world import image_path, load_scenes, load_tasks
+from visrep.world.loaders import images_dir
 from visrep.world.render import render_scene
 
 
@@ -60,7 +61,8 @@ def test_real_formats_load(real: Path) -> None:
     scene = load_scenes(real)["COCO_000042"]
     assert (scene.width, scene.height) == (640, 480)
     person = scene.objects[0]
-    assert (person.shape, person.color, person.pattern, person.box) == ("person", "unknown", "unknown", (10.0, 20.0, 40.0, 60.0))
+    assert (person.shape, person.color, person.pattern, person.box) == (
+        "person", "unknown", "unknown", (10.0, 20.0, 40.0, 60.0))
     tasks = {t.id: t for t in load_tasks(real)}
     assert sorted(tasks) == ["detect/5", "detect/5.1", "detect/6", "vqa/201307251"]
     assert tasks["detect/5.1"].text == "left guy" and tasks["detect/5"].split == "testA"
@@ -72,11 +74,15 @@ def test_real_formats_load(real: Path) -> None:
 
 
 @pytest.mark.parametrize("name,content,message", [
-    ("questions.json", {"1": {"imageId": "a", "question": "Q?"}}, r"questions.json: question 1: missing field 'answer'"),
+    ("questions.json", {"1": {"imageId": "a", "question": "Q?"}},
+     r"questions.json: question 1: missing field 'answer'"),
     ("questions.json", [], r"questions.json: expected a JSON dict"),
-    ("refs.json", [{"ref_id": 1, "image_id": "COCO_000042", "bbox": [1, 2, 3]}], r"refs.json: refs\[0\]: box \[1, 2, 3\] is not \[x, y, w, h\]"),
-    ("refs.json", [{"ref_id": 1, "image_id": 99, "bbox": [1, 2, 3, 4], "sentences": []}], r"refs.json: refs\[0\]: image_id 99 not in instances.json"),
-    ("retrieval.json", [{"id": 1, "caption": "c", "images": ["a"], "index": 3}], r"retrieval.json: retrieval\[0\]: index 3"),
+    ("refs.json", [{"ref_id": 1, "image_id": "COCO_000042", "bbox": [1, 2, 3]}],
+     r"refs.json: refs\[0\]: box \[1, 2, 3\] is not \[x, y, w, h\]"),
+    ("refs.json", [{"ref_id": 1, "image_id": 99, "bbox": [1, 2, 3, 4], "sentences": []}],
+     r"refs.json: refs\[0\]: image_id 99 not in instances.json"),
+    ("retrieval.json", [{"id": 1, "caption": "c", "images": ["a"], "index": 3}],
+     r"retrieval.json: retrieval\[0\]: index 3"),
     ("instances.json", "{not json", r"instances.json: cannot read JSON"),
 ])
 def test_bad_input_names_file_and_fault(real: Path, name: str, content: object, message: str) -> None:
@@ -92,4 +98,4 @@ def test_missing_image_and_empty_dir(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no task file"):
         load_tasks(tmp_path)
     assert image_path(tmp_path, "x") == tmp_path / "images" / "x.png"  # not there: world's layout
-    assert image_path(tmp_path, "").parent == tmp_path / "images"
+    assert images_dir(tmp_path) == tmp_path / "images"

@@ -25,12 +25,15 @@ from pathlib import Path
 
 from visrep.config import LearnerConfig
 from visrep.distributed import close_group, open_group
+from visrep.hardware import resolve_bf16
 from visrep.policy.models import replace_dir
 from visrep.policy.sft import ATTENTION_MASK, build_batch
 
 
 def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
-    """The DeepSpeed config dict for ``cfg`` (the optimiser is passed in, not configured)."""
+    """The DeepSpeed config dict for ``cfg`` (the optimiser is passed in, not configured).
+
+    ``cfg.dtype`` is resolved here, for the device this process trains on."""
     micro = max(1, cfg.batch_size // world_size)
     return {
         "train_micro_batch_size_per_gpu": micro,
@@ -38,7 +41,7 @@ def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
         "train_batch_size": micro * world_size,
         "gradient_clipping": 1.0,
         "zero_optimization": {"stage": cfg.zero_stage},
-        "bf16": {"enabled": cfg.bf16},
+        "bf16": {"enabled": resolve_bf16(cfg.dtype)},
         "zero_allow_untested_optimizer": True,  # torch AdamW under ZeRO
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,

@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from visrep.config import PolicyConfig, SamplerConfig
+from visrep.hardware import resolve_dtype
+from visrep.programs.text import STOP
 
 GIB = 1 << 30
-
-# Ends a completion at the end of the program: the next few-shot task, the next top-level
-# function, or a run of blank lines.  Callers whose prompt format differs pass their own.
-DEFAULT_STOP: tuple[str, ...] = ("\n# Task", "\ndef ", "\n\n\n")
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ class VllmSampler:
         with _inspect_models_in_process(on_cpu=not torch.cuda.is_available()):
             self._llm = LLM(
                 model=str(model_dir),
-                dtype=self.policy.dtype,
+                dtype=resolve_dtype(self.policy.dtype),
                 max_model_len=self.policy.max_model_len,
                 enforce_eager=True,
                 seed=self.seed,
@@ -79,8 +77,11 @@ class VllmSampler:
 
     def sample(self, prompts: list[str], n: int, temperature: float, top_p: float,
                max_tokens: int, seed: int | None = None,
-               stop: list[str] | tuple[str, ...] = DEFAULT_STOP) -> list[list[Completion]]:
+               stop: list[str] | tuple[str, ...] = STOP) -> list[list[Completion]]:
         """``n`` completions per prompt (1 when ``temperature == 0``: greedy).
+
+        ``stop`` defaults to the end of a program in the prompt format
+        (``visrep.programs.text.STOP``); callers whose format differs pass their own.
 
         With ``seed`` set, prompt ``i`` samples with seed ``seed + i * n`` (vLLM gives its
         ``n`` children ``+0 … +n-1``), so a call is reproducible and prompts don't share noise.

@@ -18,16 +18,16 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from visrep.config import load_config
-from visrep.programs.executor import ProgramExecutor
-from visrep.programs.extract import extract_program
-from visrep.visual.backend import make_backend
-from visrep.world import build_world_from, image_path, load_scenes, load_tasks
+from visrep.cli import cache_dir
+from visrep.config import VisualConfig, load_config
+from visrep.programs.executor import executor_for_world
+from visrep.programs.text import as_source
+from visrep.visual.backend import BACKENDS
+from visrep.world import build_world_from, load_tasks
 from visrep.world.records import Task
 
 
@@ -36,28 +36,17 @@ def default_world() -> Path:
     w = load_config("default").world
     params = {k: v for k, v in dataclasses.asdict(w).items() if k != "dir"}
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
-    cache = Path(os.environ.get("VISREP_CACHE") or Path.home() / ".cache" / "visrep")
-    root = cache / f"world-{digest}"
+    root = cache_dir() / f"world-{digest}"
     if not root.is_dir():
         print(f"building the default world into {root} (once)", file=sys.stderr)
     build_world_from(root, w)
     return root
 
 
-def _source(text: str) -> str:
-    """A full program as written, or the body of one (indented or not)."""
-    if "def execute_command" in text:
-        return text
-    lines = text.splitlines()
-    if lines and not any(line[:1].isspace() for line in lines if line.strip()):
-        text = "".join(f"    {line}\n" for line in lines)
-    return extract_program(text)
-
-
 def _programs(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
     """(label, task id or None for the default, source) for every program given."""
     out: list[tuple[str, str | None, str]] = [
-        (str(f), args.task_id, _source(Path(f).read_text())) for f in args.files]
+        (str(f), args.task_id, as_source(Path(f).read_text())) for f in args.files]
     if args.jsonl:
         for n, line in enumerate(Path(args.jsonl).read_text().splitlines(), 1):
             if line.strip():
@@ -65,7 +54,7 @@ def _programs(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
                 if not isinstance(row, dict) or not isinstance(row.get("source"), str):
                     raise ValueError(f"{args.jsonl}:{n}: needs a 'source' string")
                 out.append((f"{args.jsonl}:{n}", row.get("task_id") or args.task_id,
-                            _source(row["source"])))
+                            as_source(row["source"])))
     return out
 
 
@@ -82,12 +71,10 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: unknown task id(s) {', '.join(missing)} in {world}", file=sys.stderr)
         return 2
-    scenes = load_scenes(world)
-    sizes = {i: (s.width, s.height) for i, s in scenes.items()}
-    student_dir = args.student_dir or load_config("default").visual.student_dir
-    backend = make_backend(args.backend, scenes, image_path(world, "").parent, student_dir)
+    cfg = load_config("default")
+    visual = VisualConfig(args.backend, args.student_dir or cfg.visual.student_dir)
     items = [(source, tasks[tid] if tid else default) for _, tid, source in programs]
-    with ProgramExecutor(backend, sizes, load_config("default").executor) as executor:
+    with executor_for_world(world, visual, cfg.executor) as executor:
         results = executor.run(items)
     for (label, _, _), (_, task), result in zip(programs, items, results):
         row: dict[str, Any] = {"program": label, "task_id": task.id, "status": result.status,
@@ -106,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="run program files; one JSON line per program")
     p.add_argument("files", nargs="*", help="program files (full source or body)")
     p.add_argument("--task-id", help="the task to run them on (default: the world's first)")
-    p.add_argument("--backend", choices=("oracle", "student"), default="oracle")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="oracle")
     p.add_argument("--jsonl", help='a file of {"task_id": ..., "source": ...} lines')
     p.add_argument("--world", help="a world dir (default: the default profile's, cached)")
     p.add_argument("--student-dir", help="the distilled student's dir (backend student)")

@@ -3,56 +3,63 @@
 ``ProgramExecutor`` owns a ``WorkerPool`` and a ``MemoBackend``.  In a worker a program
 gets the root ``ImagePatch`` of its image and the helper functions, nothing else: the
 patch's backend is ``RemoteBackend``, which forwards every tool call to the executor
-process over the worker's socket.  There ``_serve`` checks the call (a known tool, a box
-of four finite numbers, short strings) and answers it through the memo, for the image of
-the job *as the executor holds it*: the task, its annotation and other images never
-enter a worker, and a worker cannot ask about an image its program was not given.
-
-detect and vqa tasks run the program once, on ``task.images[0]``.  retrieve tasks run it
-once per candidate image (in parallel over the workers), each run returning the caption's
-score on that image; the value is the list of scores (the reward ranks them).  One failing
-candidate fails the task, with the status of the first failing one: a program that cannot
-score every candidate cannot rank them.
+process over the worker's socket.  There ``serve_tool`` checks the call (a known tool, a
+box of four finite numbers, the arguments ``TOOLS`` declares: short strings, 1 to 100
+options) and answers it through the memo, for the image of the job *as the executor holds
+it*: the task, its annotation and other images never enter a worker, and a worker cannot
+ask about an image its program was not given.  Both sides are driven by ``TOOLS``
+(``visrep.visual.backend``), so neither names a tool.  Which images a task's program runs
+on, and how those runs combine, is the task kind's ``RUN_POLICY`` (``visrep.programs.runs``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
 from typing import Any
 
-from visrep.config import ExecutorConfig
-from visrep.programs.pool import Job, Rpc, WorkerPool
+from visrep.config import ExecutorConfig, VisualConfig
+from visrep.programs.pool import Job, WorkerPool
 from visrep.programs.records import ExecResult
+from visrep.programs.runs import RUN_POLICY
+from visrep.programs.text import ENTRY_POINT
+from visrep.programs.worker import Rpc
 from visrep.visual.api import PROGRAM_FUNCTIONS, api_namespace, to_plain
-from visrep.visual.backend import VisualBackend
-from visrep.visual.memo import TOOLS, MemoBackend
+from visrep.visual.backend import TEXTS, TOOLS, Kind, Tool, VisualBackend, call_tool, make_backend
+from visrep.visual.memo import MemoBackend
+from visrep.world import load_scenes
+from visrep.world.loaders import images_dir
 from visrep.world.records import Box, Task, TaskKind
 
 API_NAMES = frozenset(f.__name__ for f in PROGRAM_FUNCTIONS)
 MAX_TEXT_CHARS = 1000
 MAX_OPTIONS = 100
 
+# How the executor answers a checked call: (tool, image_id, box, args) -> the answer.
+Answer = Callable[[str, str, Box, Sequence[Any]], Any]
+
 
 class RemoteBackend:
-    """The worker's ``VisualBackend``: each call is a request to the executor process."""
+    """The worker's ``VisualBackend``: each tool of ``TOOLS`` is a request to the executor
+    process, ``[tool, box, args]`` as plain data; the image is the job's, never asked for."""
 
     def __init__(self, rpc: Rpc) -> None:
         self.__rpc = rpc
 
-    def find(self, image_id: str, box: Box, name: str) -> list[Box]:
-        return [tuple(b) for b in self.__rpc(["find", list(box), [name]])]
+    def __getattr__(self, tool: str) -> Callable[..., Any]:
+        """The method of ``tool``: ``(image_id, box, *args)`` -> its answer, as a backend's."""
+        spec = TOOLS.get(tool)
+        if spec is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {tool!r}")
+        rpc = self.__rpc
 
-    def verify_property(self, image_id: str, box: Box, name: str, prop: str) -> bool:
-        return bool(self.__rpc(["verify_property", list(box), [name, prop]]))
+        def call(image_id: str, box: Box, *args: Any) -> Any:
+            plain = [kind.plain(kind.freeze(a)) for kind, a in zip(spec.args, args)]
+            return spec.answer.fresh(spec.answer.freeze(rpc([tool, list(box), plain])))
 
-    def best_text_match(self, image_id: str, box: Box, options: list[str]) -> str:
-        return str(self.__rpc(["best_text_match", list(box), [list(options)]]))
-
-    def simple_query(self, image_id: str, box: Box, question: str) -> str:
-        return str(self.__rpc(["simple_query", list(box), [question]]))
-
-    def image_text_score(self, image_id: str, box: Box, text: str) -> float:
-        return float(self.__rpc(["image_text_score", list(box), [text]]))
+        return call
 
 
 def _prepare(context: dict[str, Any], rpc: Rpc) -> tuple[dict[str, Any], Any]:
@@ -60,7 +67,7 @@ def _prepare(context: dict[str, Any], rpc: Rpc) -> tuple[dict[str, Any], Any]:
     namespace, root = api_namespace(RemoteBackend(rpc), context["image"],
                                     (int(context["size"][0]), int(context["size"][1])))
     kind: TaskKind = context["kind"]
-    return namespace, lambda env: to_plain(env["execute_command"](root), kind)
+    return namespace, lambda env: to_plain(env[ENTRY_POINT](root), kind)
 
 
 def _text(value: Any) -> str:
@@ -80,27 +87,27 @@ def _box(value: Any) -> Box:
     return (x0, y0, x1, y1)
 
 
-def serve_tool(tools: VisualBackend, image_id: str, request: Any) -> Any:
-    """Executor side: check one tool request from a worker and answer it as plain data."""
-    if not (isinstance(request, list) and len(request) == 3 and request[0] in TOOLS
-            and isinstance(request[2], list)):
+def _arg(tool: Tool, kind: Kind, value: Any) -> Any:
+    """One argument, checked by its declared kind: 1 to ``MAX_OPTIONS`` texts, or a text
+    (any other kind is checked as a text too, so a kind added without a check fails closed)."""
+    if kind is TEXTS:
+        if not isinstance(value, list) or not 0 < len(value) <= MAX_OPTIONS:
+            raise ValueError(f"{tool.name} needs 1 to {MAX_OPTIONS} options")
+        return [_text(v) for v in value]
+    return _text(value)
+
+
+def serve_tool(answer: Answer, image_id: str, request: Any) -> Any:
+    """Executor side: check one tool request from a worker, answer it with ``answer`` (the
+    memo's ``call``, or ``call_tool`` on a backend) and return the answer as plain data."""
+    if not (isinstance(request, list) and len(request) == 3 and isinstance(request[0], str)
+            and request[0] in TOOLS and isinstance(request[2], list)):
         raise ValueError("malformed tool request")
-    name, box, args = request[0], _box(request[1]), request[2]
-    if name == "best_text_match":
-        if (len(args) != 1 or not isinstance(args[0], list)
-                or not 0 < len(args[0]) <= MAX_OPTIONS):
-            raise ValueError(f"best_text_match needs 1 to {MAX_OPTIONS} options")
-        return tools.best_text_match(image_id, box, [_text(o) for o in args[0]])
-    if len(args) != (2 if name == "verify_property" else 1):
-        raise ValueError(f"wrong number of arguments for {name}")
-    texts = [_text(a) for a in args]
-    if name == "find":
-        return [list(b) for b in tools.find(image_id, box, texts[0])]
-    if name == "verify_property":
-        return bool(tools.verify_property(image_id, box, texts[0], texts[1]))
-    if name == "simple_query":
-        return str(tools.simple_query(image_id, box, texts[0]))
-    return float(tools.image_text_score(image_id, box, texts[0]))
+    tool, box, args = TOOLS[request[0]], _box(request[1]), request[2]
+    if len(args) != len(tool.args):
+        raise ValueError(f"wrong number of arguments for {tool.name}")
+    checked = [_arg(tool, kind, a) for kind, a in zip(tool.args, args)]
+    return tool.answer.plain(tool.answer.freeze(answer(tool.name, image_id, box, checked)))
 
 
 class ProgramExecutor:
@@ -115,12 +122,12 @@ class ProgramExecutor:
                  limits: ExecutorConfig, workers: int | None = None, memo: bool = True) -> None:
         self.backend = backend
         self.memo = MemoBackend(backend, limits.memo_images) if memo else None
-        self._tools: VisualBackend = self.memo if self.memo is not None else backend
+        self._answer: Answer = self.memo.call if self.memo is not None else partial(call_tool, backend)
         self._sizes = dict(sizes)
         self.pool = WorkerPool(API_NAMES, _prepare, self._serve, limits, workers)
 
     def _serve(self, context: dict[str, Any], request: Any) -> Any:
-        return serve_tool(self._tools, context["image"], request)
+        return serve_tool(self._answer, context["image"], request)
 
     def close(self) -> None:
         self.pool.close()
@@ -138,34 +145,21 @@ class ProgramExecutor:
         for source, task in items:
             if not task.images:
                 raise ValueError(f"task {task.id} has no images")
-            images = task.images if task.kind == "retrieve" else task.images[:1]
+            images = RUN_POLICY[task.kind].images(task)
             spans.append((len(jobs), len(jobs) + len(images)))
             jobs += [Job(source, {"image": image, "size": list(self._sizes[image]),
                                   "kind": task.kind}) for image in images]
         results = self.pool.run(jobs)
-        return [_combine(task.kind, results[a:b]) for (a, b), (_, task) in zip(spans, items)]
+        return [RUN_POLICY[task.kind].combine(results[a:b]) for (a, b), (_, task) in zip(spans, items)]
 
 
-def _combine(kind: TaskKind, runs: list[ExecResult]) -> ExecResult:
-    """A task's result from its runs (one, or one per retrieve candidate).
-
-    ``api_calls`` and ``duration_s`` are summed over runs; ``extra`` holds the printed
-    text (``stdout``, capped per run) and, when a retrieve run fails, its ``candidate``.
-    """
-    if kind != "retrieve":
-        return runs[0]
-    duration = sum(r.duration_s for r in runs)
-    calls = sum(r.api_calls for r in runs)
-    stdout = "".join(r.extra.get("stdout", "") for r in runs)
-    extra: dict[str, Any] = {"stdout": stdout} if stdout else {}
-    for index, run in enumerate(runs):
-        if run.status != "ok":
-            stdout = "".join(r.extra.get("stdout", "") for r in runs[:index + 1])
-            extra = {"stdout": stdout} if stdout else {}
-            extra["candidate"] = index
-            calls = sum(r.api_calls for r in runs[:index + 1])
-            return ExecResult(run.status, None, run.error, duration, calls, extra)
-    return ExecResult("ok", [r.value for r in runs], "", duration, calls, extra)
+def executor_for_world(world_dir: Path, visual: VisualConfig,
+                       limits: ExecutorConfig) -> ProgramExecutor:
+    """The executor for a world directory's tasks, with the backend ``visual`` names; the
+    backend is built first, so the workers forked after it share its memory."""
+    scenes = load_scenes(world_dir)
+    backend = make_backend(visual.backend, scenes, images_dir(world_dir), visual.student_dir)
+    return ProgramExecutor(backend, {i: (s.width, s.height) for i, s in scenes.items()}, limits)
 
 
 def execute(program_source: str, task: Task, backend: VisualBackend,

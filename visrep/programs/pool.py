@@ -1,5 +1,8 @@
 """A pool of pre-forked, hardened worker processes that run validated programs.
 
+(Over 300 lines on purpose: the parent's dispatch, deadline and replacement logic is one
+state machine, read and audited as a whole.)
+
 The executor process (the *parent*) forks ``workers`` processes once, after whatever it
 has loaded (the backend, its models), so they share that memory copy-on-write; each
 worker walls itself in (``visrep.programs.isolation``) and then serves programs one at a
@@ -8,8 +11,8 @@ deadline, reads at most ``MAX_FRAME_BYTES`` per message, and kills and replaces 
 that is late, dead, over a limit or speaks out of protocol; the next program gets a fresh
 worker and the pool keeps serving.
 
-Protocol (length-prefixed JSON frames, never pickle, so a worker cannot run code in the
-parent)::
+Protocol (``visrep.programs.frames``: length-prefixed JSON, never pickle, so a worker cannot
+run code in the parent; the worker's side is ``visrep.programs.worker``)::
 
     worker -> parent  {"op": "hello", "isolation": {...}}              once, after harden
     parent -> worker  {"op": "run", "source": ..., "context": ...}    one program
@@ -29,19 +32,18 @@ injected names are functions and immutable data, and the validator forbids assig
 attributes, so a program cannot leave state for the next one.  A worker still retires
 (exits; the parent replaces it) after ``recycle_after`` programs, after a ``memory``
 result, and when its peak memory has grown by half of ``memory_mb``.
+
+``run_sandboxed`` runs a single program in a one-off pool of one worker (the "fresh
+process" baseline of ``bench/sandbox.py``; the executor keeps its pool).
 """
 
 from __future__ import annotations
 
-import gc
-import json
 import os
-import resource
 import select
 import shutil
 import signal
 import socket
-import struct
 import sys
 import tempfile
 import time
@@ -49,26 +51,19 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from visrep.config import ExecutorConfig
-from visrep.programs import isolation
+from visrep.programs.frames import NO_FRAME, Garbled, Oversize, encode, pop_frame
 from visrep.programs.records import EXEC_STATUSES, ExecResult
-from visrep.programs.sandbox import MAX_RESULT_BYTES, SAFE_BUILTINS, one_line, run_program
+from visrep.programs.sandbox import SAFE_BUILTINS, one_line
 from visrep.programs.validate import ProgramRejected, validate
+from visrep.programs.worker import Prepare, worker_main
 
-MAX_FRAME_BYTES = MAX_RESULT_BYTES + 64 * 1024  # a result, its stdout and JSON overhead
 MAX_SOURCE_CHARS = 64 * 1024
 HELLO_TIMEOUT_S = 30.0
-_HEADER = struct.Struct(">I")
 
-Rpc = Callable[[Any], Any]
-Prepare = Callable[[Any, Rpc], tuple[dict[str, Any], Callable[[dict[str, Any]], Any]]]
 Serve = Callable[[Any, Any], Any]
-
-
-class ToolError(RuntimeError):
-    """A tool call the parent refused or that failed there (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -77,85 +72,6 @@ class Job:
 
     source: str
     context: Any = None
-
-
-def _frame(obj: Any) -> bytes:
-    data = json.dumps(obj).encode()
-    return _HEADER.pack(len(data)) + data
-
-
-# ---- worker side ------------------------------------------------------------------------
-
-
-def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
-    parts, got = [], 0
-    while got < n:
-        chunk = sock.recv(min(n - got, 1 << 20))
-        if not chunk:
-            return None
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
-
-
-def _recv_frame(sock: socket.socket) -> Any:
-    """One frame from the parent (trusted), or None at EOF."""
-    header = _recv_exact(sock, _HEADER.size)
-    if header is None:
-        return None
-    data = _recv_exact(sock, _HEADER.unpack(header)[0])
-    return None if data is None else json.loads(data)
-
-
-def _worker_main(sock_fd: int, empty_dir: str, prepare: Prepare,
-                 limits: ExecutorConfig) -> NoReturn:
-    """Harden, greet, then run programs until EOF or retirement; never returns."""
-    try:
-        gc.freeze()  # what the fork inherited is never collected here (no stray finalizers)
-        report = isolation.harden(sock_fd, empty_dir, limits.memory_mb)
-        sock = socket.socket(fileno=isolation.WORKER_FD)
-        sock.sendall(_frame({"op": "hello", "isolation": report}))
-        peak0 = _peak_kib()
-        for served in range(1, limits.recycle_after + 1):
-            request = _recv_frame(sock)
-            if request is None:
-                break
-            payload = _serve_one(sock, request, prepare, limits)
-            grew = _peak_kib() - peak0 > limits.memory_mb * 512
-            payload["retire"] = (payload["status"] == "memory" or grew
-                                 or served == limits.recycle_after)
-            sock.sendall(_frame(payload))
-            if payload["retire"]:
-                break
-    finally:
-        os._exit(0)
-
-
-def _peak_kib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def _serve_one(sock: socket.socket, request: dict[str, Any], prepare: Prepare,
-               limits: ExecutorConfig) -> dict[str, Any]:
-    """Run one program; the payload of its ``result`` frame (JSON-safe, size-capped)."""
-    isolation.set_cpu_budget(limits.timeout_s)
-
-    def rpc(call: Any) -> Any:
-        sock.sendall(_frame({"op": "call", "request": call}))
-        reply = _recv_frame(sock)
-        if reply is None:
-            raise ToolError("the executor went away")
-        if "error" in reply:
-            raise ToolError(reply["error"])
-        return reply["value"]
-
-    def setup() -> tuple[dict[str, Any], Callable[[dict[str, Any]], Any]]:
-        return prepare(request["context"], rpc)
-
-    return {"op": "result", **run_program(request["source"], setup, limits)}
-
-
-# ---- parent side ------------------------------------------------------------------------
 
 
 class _Worker:
@@ -240,14 +156,14 @@ class WorkerPool:
         if pid == 0:  # pragma: no cover  (the child never returns)
             try:
                 parent_sock.close()
-                _worker_main(child_sock.fileno(), self._empty_dir, self._prepare, self.limits)
+                worker_main(child_sock.fileno(), self._empty_dir, self._prepare, self.limits)
             finally:
                 os._exit(1)
         child_sock.close()
         worker = _Worker(pid, parent_sock)
         try:
             hello = self._read_frame_blocking(worker, time.monotonic() + HELLO_TIMEOUT_S)
-        except (_Oversize, _Garbled):
+        except (Oversize, Garbled):
             hello = None
         if not isinstance(hello, dict) or hello.get("op") != "hello":
             status = _kill(worker)
@@ -283,8 +199,8 @@ class WorkerPool:
     # -- frames --
     def _read_frame_blocking(self, worker: _Worker, deadline: float) -> Any:
         while True:
-            frame = self._pop_frame(worker)
-            if frame is not _NONE:
+            frame = pop_frame(worker.buf)
+            if frame is not NO_FRAME:
                 return frame
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([worker.sock], [], [], remaining)[0]:
@@ -302,27 +218,10 @@ class WorkerPool:
         worker.buf += chunk
         return bool(chunk)
 
-    @staticmethod
-    def _pop_frame(worker: _Worker) -> Any:
-        """The next complete frame, ``_NONE`` if incomplete; raises _Oversize/_Garbled."""
-        if len(worker.buf) < _HEADER.size:
-            return _NONE
-        (size,) = _HEADER.unpack_from(worker.buf)
-        if size > MAX_FRAME_BYTES:
-            raise _Oversize(size)
-        if len(worker.buf) < _HEADER.size + size:
-            return _NONE
-        data = bytes(worker.buf[_HEADER.size:_HEADER.size + size])
-        del worker.buf[:_HEADER.size + size]
-        try:
-            return json.loads(data)
-        except ValueError:
-            raise _Garbled(f"unreadable frame ({size} bytes)") from None
-
     def _send(self, worker: _Worker, obj: Any, deadline: float) -> bool:
         try:
             worker.sock.settimeout(max(deadline - time.monotonic(), 0.001))
-            worker.sock.sendall(_frame(obj))
+            worker.sock.sendall(encode(obj))
             return True
         except OSError:
             return False
@@ -400,7 +299,7 @@ class WorkerPool:
         running = busy[worker.pid]
         alive = self._fill(worker)
         try:
-            while (frame := self._pop_frame(worker)) is not _NONE:
+            while (frame := pop_frame(worker.buf)) is not NO_FRAME:
                 if isinstance(frame, dict) and frame.get("op") == "call":
                     self._answer(worker, running, frame.get("request"))
                     continue
@@ -410,7 +309,7 @@ class WorkerPool:
                 if retire or worker.buf:
                     self._replace(worker)
                 return
-        except (_Oversize, _Garbled) as exc:
+        except (Oversize, Garbled) as exc:
             del busy[worker.pid]
             self._replace(worker)
             results[running.index] = self._finish(running, ExecResult("error", error=str(exc)))
@@ -450,14 +349,14 @@ class WorkerPool:
         return ExecResult(status, value, error, extra=extra), bool(frame.get("retire", True))
 
 
-class _Oversize(Exception):
-    def __init__(self, size: int) -> None:
-        super().__init__(f"message from the worker too large ({size} bytes > {MAX_FRAME_BYTES})")
+def run_sandboxed(source: str, namespace: dict[str, Any], call: Callable[[dict[str, Any]], Any],
+                  limits: ExecutorConfig) -> ExecResult:
+    """Validate ``source`` and run it in a freshly forked, hardened worker (one-off).
 
-
-class _Garbled(Exception):
-    pass
-
-
-_NONE = object()  # "no complete frame yet"
-
+    Statuses: rejected (validation), error ("ExcType: message (line N)"), timeout (wall
+    clock or CPU limit), memory (MemoryError or killed by the address-space limit), ok.
+    Programs get no tools here; the executor's pool serves those (``WorkerPool``).
+    """
+    with WorkerPool(namespace, lambda context, rpc: (namespace, call), None, limits,
+                    workers=1) as pool:
+        return pool.run([Job(source)])[0]

@@ -13,7 +13,8 @@ run against.  The layout below is fixed; the policy is trained on it:
     # Task (<kind>): <text>
     def execute_command(image):
 
-and the completion is the indented body that follows.
+and the completion is the indented body that follows (``visrep.programs.text`` owns the
+program's own text: the ``def`` line, the indent, the ``# Task`` marker).
 """
 
 from __future__ import annotations
@@ -23,12 +24,10 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from visrep.programs.text import ARGUMENT, DEF_LINE, ENTRY_POINT, INDENT, TASK_MARKER, indent_body
 from visrep.visual.api import PROGRAM_FUNCTIONS, RETURN_CONTRACT, ImagePatch
 
-TASK_MARKER = "# Task"
-DEF_LINE = "def execute_command(image):"
 API_STYLES = ("full", "signatures", "none")
-INDENT = "    "
 
 
 def _signature(fn: Callable[..., Any], with_self: bool) -> str:
@@ -65,7 +64,7 @@ def api_members() -> tuple[list[tuple[str, property]], list[tuple[str, Callable[
 
 
 def _return_contract() -> str:
-    lines = ["# execute_command(image) returns, by task kind:"]
+    lines = [f"# {ENTRY_POINT}({ARGUMENT}) returns, by task kind:"]
     lines += [f"#   {kind}: {text}" for kind, text in RETURN_CONTRACT.items()]
     return "\n".join(lines)
 
@@ -133,7 +132,6 @@ def render_prompt(task_kind: str, task_text: str, examples: Sequence[tuple[str, 
     api = render_api(api_style)
     parts = [api] if api else []
     for kind, text, body in examples:
-        code = textwrap.indent(textwrap.dedent(body).strip("\n"), INDENT)
-        parts.append(task_header(kind, text) + code)
+        parts.append(task_header(kind, text) + indent_body(body))
     parts.append(task_header(task_kind, task_text))
     return "\n\n".join(parts)

@@ -13,15 +13,16 @@ EXEC_STATUSES: tuple[ExecStatus, ...] = ("ok", "rejected", "error", "timeout", "
 class Program:
     """A program the policy wrote for one task.
 
-    ``source`` is the full Python source defining ``execute_command(image)``;
-    ``completion`` is the raw text the model produced (kept for training on exactly
-    the tokens it sampled).
+    ``source`` is the full Python source defining ``execute_command(image)``, extracted
+    from the completion (``visrep.programs.text``): it is what runs and, if it earns its
+    reward, what the learner trains on (its body, re-indented).  ``completion`` is the
+    raw text the model produced, kept in the trajectory rows to show what extraction
+    dropped.
     """
 
     task_id: str
     source: str
     completion: str = ""
-    sampler: str = ""
     policy_version: int = 0
     logprob: float = 0.0
 

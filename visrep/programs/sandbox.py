@@ -1,4 +1,4 @@
-"""Running one validated program: the worker-side core, and a one-off sandboxed run.
+"""Running one validated program inside a worker: fresh globals, safe builtins, one result.
 
 Layers of defence (``docs/programs.md``): the AST validator (``validate``) rejects
 anything beyond plain expressions over the injected names; the program runs with a
@@ -7,9 +7,7 @@ minimal ``__builtins__`` in fresh globals; and it runs in a hardened worker proc
 bomb costs one worker, never the executor.  Workers send back JSON, never pickle, so even
 a program that escaped the first layers cannot run code in the parent.
 
-``run_program`` is what a worker does with one program; ``run_sandboxed`` runs a single
-program in a freshly forked, hardened worker (the "fresh process" baseline of
-``bench/sandbox.py``; the executor uses the pool).
+``run_program`` is what a worker does with one program (``visrep.programs.worker``).
 
 The sandbox knows nothing about the visual API: the caller passes the ``namespace`` to
 inject and ``call``, which runs inside the worker and turns the program's globals into
@@ -26,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 from visrep.config import ExecutorConfig
-from visrep.programs.records import ExecResult
 
 PROGRAM_FILENAME = "<program>"
 MAX_RESULT_BYTES = 1 << 20  # a program's plain value is a few boxes or scores
@@ -127,18 +124,3 @@ def run_program(source: str, setup: Setup, limits: ExecutorConfig) -> dict[str, 
                 "error": f"MemoryError: memory limit of {limits.memory_mb} MB exceeded"}
     finally:
         sys.stdout, sys.stderr = saved
-
-
-def run_sandboxed(source: str, namespace: dict[str, Any], call: Callable[[dict[str, Any]], Any],
-                  limits: ExecutorConfig) -> ExecResult:
-    """Validate ``source`` and run it in a freshly forked, hardened worker (one-off).
-
-    Statuses: rejected (validation), error ("ExcType: message (line N)"), timeout (wall
-    clock or CPU limit), memory (MemoryError or killed by the address-space limit), ok.
-    Programs get no tools here; the executor's pool serves those (``pool.WorkerPool``).
-    """
-    from visrep.programs.pool import Job, WorkerPool  # pool builds on this module
-
-    with WorkerPool(namespace, lambda context, rpc: (namespace, call), None, limits,
-                    workers=1) as pool:
-        return pool.run([Job(source)])[0]

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import ast
 
-ENTRY_POINT = "execute_command"
+from visrep.programs.text import ARGUMENT, DEF_LINE, ENTRY_POINT
+
 FORBIDDEN_NAMES = frozenset({
     "getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "open", "vars",
     "globals", "locals", "dir", "type", "super", "__import__", "breakpoint", "input",
@@ -111,15 +112,15 @@ def _check_node(node: ast.AST, known: set[str]) -> None:
 
 
 def _check_entry_point(tree: ast.Module) -> None:
-    """The module must be exactly one ``def execute_command(image):``."""
+    """The module must be exactly the one ``DEF_LINE`` function."""
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == ENTRY_POINT]
     if len(tree.body) != 1 or len(defs) != 1:
         where = tree.body[0] if tree.body else tree
-        raise _reject(where, f"the program must be exactly one 'def {ENTRY_POINT}(image):'")
+        raise _reject(where, f"the program must be exactly one '{DEF_LINE}'")
     args = defs[0].args
-    if ([a.arg for a in args.args] != ["image"] or args.posonlyargs or args.vararg
+    if ([a.arg for a in args.args] != [ARGUMENT] or args.posonlyargs or args.vararg
             or args.kwonlyargs or args.kwarg or args.defaults):
-        raise _reject(defs[0], f"{ENTRY_POINT} must take exactly one argument, image")
+        raise _reject(defs[0], f"{ENTRY_POINT} must take exactly one argument, {ARGUMENT}")
 
 
 def validate(source: str, allowed_names: set[str]) -> None:

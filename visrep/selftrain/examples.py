@@ -1,19 +1,24 @@
 """Prompts and training pairs: one function decides what the policy sees for a task.
 
 The sampler and the learner both call ``prompt_for``, so a program is always trained on
-exactly the prompt it will be sampled from.  Seed programs (the paper's "human
+exactly the prompt it will be sampled from.  The completion it is trained on is the body
+of the program's extracted source, re-indented (not the raw sampled text: extraction has
+dropped what the model wrote past the program).  Seed programs (the paper's "human
 corrections") are hand-written bodies for named training tasks, in JSON lines.
 """
 
 from __future__ import annotations
 
 import json
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from visrep.config import PromptConfig
-from visrep.programs.prompt import INDENT, render_prompt
+from visrep.programs.prompt import render_prompt
+from visrep.programs.text import indent_body, program_body
+from visrep.selftrain import trajectories as T
+from visrep.world.records import Task
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,18 @@ def prompt_for(kind: str, text: str, seeds: list[Seed], cfg: PromptConfig) -> st
 def training_pair(kind: str, text: str, body: str, seeds: list[Seed],
                   cfg: PromptConfig) -> tuple[str, str]:
     """(prompt, completion) for the learner; the completion is the body, indented as sampled."""
-    code = textwrap.indent(textwrap.dedent(body).strip("\n"), INDENT)
-    return prompt_for(kind, text, seeds, cfg), code + "\n"
+    return prompt_for(kind, text, seeds, cfg), indent_body(body) + "\n"
 
 
-def program_body(source: str) -> str:
-    """The body of an ``execute_command`` source: everything after its ``def`` line."""
-    header, _, body = source.partition("\n")
-    if not header.startswith("def execute_command"):
-        raise ValueError(f"not an execute_command program: {header[:60]!r}")
-    return body
+def seed_examples(seeds: list[Seed], cfg: PromptConfig) -> list[tuple[str, str]]:
+    """A training pair per seed program (the warm start, and ``keep_seeds`` in improve)."""
+    return [training_pair(s.kind, s.text, s.body, seeds, cfg) for s in seeds]
+
+
+def training_examples(rows: list[dict[str, Any]], tasks: dict[str, Task], seeds: list[Seed],
+                      cfg: PromptConfig, keep_seeds: bool) -> list[tuple[str, str]]:
+    """Training pairs of the kept trajectory ``rows`` (the body of each row's source, on
+    its task's prompt), then the seeds' when ``keep_seeds``."""
+    examples = [training_pair(tasks[r[T.TASK_ID]].kind, tasks[r[T.TASK_ID]].text,
+                              program_body(r[T.SOURCE]), seeds, cfg) for r in rows]
+    return examples + (seed_examples(seeds, cfg) if keep_seeds else [])

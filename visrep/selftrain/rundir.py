@@ -13,7 +13,8 @@ Layout (``i`` = iteration, zero-padded)::
 
 A stage is finished only when its marker exists; markers are written after the stage's
 output, atomically, so rerunning the same command skips every finished stage and redoes
-at most the one a crash interrupted.
+at most the one a crash interrupted.  What a finished stage holds is only valid for the
+config that made it, so a rerun with a different config is refused (``prepare_run_dir``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+import yaml
+
+from visrep.cli import SetupError
+from visrep.config import Config, flatten, to_dict
+
+# Keys a rerun may change without invalidating what the run directory holds.
+RESUMABLE_CHANGES = frozenset({"run.iterations", "run.mlflow_uri", "run.dir"})
 
 
 class RunDir:
@@ -56,9 +65,31 @@ class RunDir:
         tmp.write_text(json.dumps(info, indent=1, sort_keys=True, default=str))
         os.replace(tmp, path)
 
-    def latest_checkpoint(self, upto: int) -> tuple[int, Path]:
-        """The newest finished checkpoint at or below iteration ``upto``."""
-        for i in range(upto, -1, -1):
-            if self.done(i, "improve") or (i == 0 and self.done(0, "init")):
-                return i, self.checkpoint(i)
-        raise FileNotFoundError(f"{self.root}: no finished checkpoint at or below iteration {upto}")
+    def reuse_checkpoint(self, i: int, source: Path) -> None:
+        """Make iteration ``i``'s checkpoint a link to ``source`` (a stage that trained nothing)."""
+        path = self.checkpoint(i)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(source, target_is_directory=True)
+
+
+def _comparable(data: dict[str, Any]) -> dict[str, Any]:
+    """Flat keys, tuples as lists (the YAML file reads tuples back as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in flatten(data).items()}
+
+
+def prepare_run_dir(rd: RunDir, cfg: Config) -> None:
+    """Write config.yaml on the first start; on a rerun, refuse a config that changed
+    (except for ``RESUMABLE_CHANGES``)."""
+    path = rd.root / "config.yaml"
+    current = to_dict(cfg)
+    if path.is_file():
+        before = _comparable(yaml.safe_load(path.read_text()))
+        changed = sorted(k for k, v in _comparable(current).items()
+                         if before.get(k) != v and k not in RESUMABLE_CHANGES)
+        if changed:
+            raise SetupError(f"{rd.root} holds a run with a different config ({', '.join(changed)}); "
+                             "use a new run.dir to start over")
+    rd.root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(".config.yaml.tmp")
+    tmp.write_text(yaml.safe_dump(current, sort_keys=False))
+    os.replace(tmp, path)

@@ -9,28 +9,21 @@ The prompt is rendered from this module (``visrep.programs.prompt``): the public
 ``ImagePatch`` and ``PROGRAM_FUNCTIONS``, their signatures and their docstrings, whose last
 line is always a one-line example.  Edit a docstring and the prompt follows.
 
-A patch holds only its image id, box, backend and a shared call counter, in name-mangled
-slots; programs never get the class itself, and the validator rejects underscore names, so
-a program cannot reach the backend (or through it the scene annotations).
+A patch holds only its image id, box and backend, in name-mangled slots; programs never
+get the class itself, and the validator rejects underscore names, so a program cannot
+reach the backend (or through it the scene annotations).  Tool calls are counted where
+they are answered, by the executor (``ExecResult.api_calls``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from visrep.visual.backend import VisualBackend
-from visrep.world.records import Box, TaskKind
-
-
-class _Calls:
-    """A counter shared by every patch derived from one root (one program run)."""
-
-    __slots__ = ("n",)
-
-    def __init__(self) -> None:
-        self.n = 0
+from visrep.world.records import Box, KindTable, TaskKind
 
 
 def _require_text(value: Any, what: str) -> str:
@@ -45,29 +38,20 @@ class ImagePatch:
     Coordinates are pixels, origin top-left, y grows DOWN: top < bottom.
     """
 
-    __slots__ = ("__image_id", "__box", "__backend", "__calls")
+    __slots__ = ("__image_id", "__box", "__backend")
 
-    def __init__(self, image_id: str, box: Box, backend: VisualBackend, calls: _Calls) -> None:
+    def __init__(self, image_id: str, box: Box, backend: VisualBackend) -> None:
         self.__image_id = image_id
         self.__box = tuple(float(v) for v in box)
         self.__backend = backend
-        self.__calls = calls
 
     def __repr__(self) -> str:
         x0, y0, x1, y1 = self.__box
         return f"ImagePatch(left={x0:g}, top={y0:g}, right={x1:g}, bottom={y1:g})"
 
-    def __tool(self) -> VisualBackend:
-        """The backend, counting the call."""
-        self.__calls.n += 1
-        return self.__backend
-
     def _derive(self, box: Box) -> ImagePatch:
-        """A patch of the same image, backend and counter."""
-        return ImagePatch(self.__image_id, box, self.__backend, self.__calls)
-
-    def _api_calls(self) -> int:
-        return self.__calls.n
+        """A patch of the same image and backend."""
+        return ImagePatch(self.__image_id, box, self.__backend)
 
     @property
     def left(self) -> float:
@@ -125,7 +109,7 @@ class ImagePatch:
         Example: stars = image.find("red star")
         """
         name = _require_text(object_name, "find() object_name")
-        boxes = self.__tool().find(self.__image_id, self.__box, name)
+        boxes = self.__backend.find(self.__image_id, self.__box, name)
         return [self._derive(b) for b in sorted(boxes, key=lambda b: (b[0], b[1]))]
 
     def exists(self, object_name: str) -> bool:
@@ -149,7 +133,7 @@ class ImagePatch:
         """
         name = _require_text(object_name, "verify_property() object_name")
         prop = _require_text(property, "verify_property() property")
-        return self.__tool().verify_property(self.__image_id, self.__box, name, prop)
+        return self.__backend.verify_property(self.__image_id, self.__box, name, prop)
 
     def best_text_match(self, option_list: list[str]) -> str:
         """The option that best describes the patch's main object.
@@ -159,7 +143,7 @@ class ImagePatch:
         if not isinstance(option_list, (list, tuple)) or not option_list:
             raise ValueError("best_text_match() needs a non-empty list of options")
         options = [_require_text(o, "best_text_match() option") for o in option_list]
-        return self.__tool().best_text_match(self.__image_id, self.__box, options)
+        return self.__backend.best_text_match(self.__image_id, self.__box, options)
 
     def simple_query(self, question: str) -> str:
         """A short answer to a basic question about the patch.
@@ -167,7 +151,7 @@ class ImagePatch:
         Example: shape = patch.simple_query("What shape is the red object?")
         """
         text = _require_text(question, "simple_query() question")
-        return self.__tool().simple_query(self.__image_id, self.__box, text)
+        return self.__backend.simple_query(self.__image_id, self.__box, text)
 
     def image_text_score(self, text: str) -> float:
         """How well the noun phrase describes the patch (higher is better).
@@ -175,7 +159,7 @@ class ImagePatch:
         Example: score = image.image_text_score("small green square")
         """
         phrase = _require_text(text, "image_text_score() text")
-        return self.__tool().image_text_score(self.__image_id, self.__box, phrase)
+        return self.__backend.image_text_score(self.__image_id, self.__box, phrase)
 
     def crop(self, left: float, top: float, right: float, bottom: float) -> ImagePatch:
         """The sub-patch with these image coordinates, clipped to this patch.
@@ -244,12 +228,6 @@ def coerce_to_numeric(string: str) -> float:
 
 PROGRAM_FUNCTIONS = (best_image_match, distance, bool_to_yesno, coerce_to_numeric)
 
-RETURN_CONTRACT: dict[TaskKind, str] = {
-    "detect": "the ImagePatch, or list of ImagePatch, that the phrase refers to",
-    "vqa": "the answer as a short str (use bool_to_yesno for yes/no questions)",
-    "retrieve": "a float, how well the caption fits this image (candidates are ranked by it)",
-}
-
 
 def api_namespace(backend: VisualBackend, image_id: str,
                   size: tuple[int, int]) -> tuple[dict[str, Any], ImagePatch]:
@@ -258,35 +236,53 @@ def api_namespace(backend: VisualBackend, image_id: str,
     Only the helper functions are injected: programs get patches from the root, never the
     class, so they cannot build one around another backend or image.
     """
-    root = ImagePatch(image_id, (0.0, 0.0, float(size[0]), float(size[1])), backend, _Calls())
+    root = ImagePatch(image_id, (0.0, 0.0, float(size[0]), float(size[1])), backend)
     return {f.__name__: f for f in PROGRAM_FUNCTIONS}, root
 
 
-def api_calls(patch: ImagePatch) -> int:
-    """Visual-API calls made so far by ``patch`` and every patch derived from it."""
-    return patch._api_calls()
+# What a program must return, by task kind: in words for the prompt (RETURN_CONTRACT), and
+# as the conversion to plain data that enforces it (_PLAIN, None when the value breaks it).
+RETURN_CONTRACT: KindTable[str] = KindTable("return contract", {
+    "detect": "the ImagePatch, or list of ImagePatch, that the phrase refers to",
+    "vqa": "the answer as a short str (use bool_to_yesno for yes/no questions)",
+    "retrieve": "a float, how well the caption fits this image (candidates are ranked by it)",
+})
+
+
+def _plain_boxes(value: Any) -> list[list[float]] | None:
+    patches = [value] if isinstance(value, ImagePatch) else value
+    if isinstance(patches, (list, tuple)) and all(isinstance(p, ImagePatch) for p in patches):
+        return [list(p.box) for p in patches]
+    return None
+
+
+def _plain_answer(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return bool_to_yesno(value)
+    if isinstance(value, (int, float)):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    if isinstance(value, str):
+        return value.strip().lower()
+    return None
+
+
+def _plain_score(value: Any) -> float | None:
+    return float(value) if isinstance(value, (bool, int, float)) else None
+
+
+_PLAIN: KindTable[Callable[[Any], Any]] = KindTable("return conversion", {
+    "detect": _plain_boxes, "vqa": _plain_answer, "retrieve": _plain_score,
+})
 
 
 def to_plain(value: Any, kind: TaskKind) -> Any:
     """A program's return value as plain data, by task kind (see ``RETURN_CONTRACT``).
 
     detect: list of [x0, y0, x1, y1]; vqa: lowercase stripped str; retrieve: float.
+    Raises TypeError when the value breaks the contract, ValueError on an unknown kind.
     """
-    if kind == "detect":
-        patches = [value] if isinstance(value, ImagePatch) else value
-        if isinstance(patches, (list, tuple)) and all(isinstance(p, ImagePatch) for p in patches):
-            return [list(p.box) for p in patches]
-    elif kind == "vqa":
-        if isinstance(value, bool):
-            return bool_to_yesno(value)
-        if isinstance(value, (int, float)):
-            return str(int(value)) if float(value).is_integer() else str(value)
-        if isinstance(value, str):
-            return value.strip().lower()
-    elif kind == "retrieve":
-        if isinstance(value, (bool, int, float)):
-            return float(value)
-    else:
-        raise ValueError(f"unknown task kind {kind!r}")
-    raise TypeError(f"a {kind} program must return {RETURN_CONTRACT[kind]}, "
-                    f"not {type(value).__name__}")
+    plain = _PLAIN[kind](value)
+    if plain is None:
+        raise TypeError(f"a {kind} program must return {RETURN_CONTRACT[kind]}, "
+                        f"not {type(value).__name__}")
+    return plain

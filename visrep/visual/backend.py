@@ -1,17 +1,26 @@
-"""The tool calls an ``ImagePatch`` delegates to, behind one Protocol.
+"""The tool calls an ``ImagePatch`` delegates to: one Protocol, and one table of the tools.
 
 Backends answer questions about a region (``box``) of one image (``image_id``); they never
 see programs.  ``oracle`` reads scene annotations (the upper bound that separates program
 errors from tool errors); the ``student`` backend (box proposals and a distilled CLIP,
 ``visrep.visual.student``) reads pixels from ``images_dir``.  ``exists``/``count`` are
-derived from ``find`` in ``ImagePatch``, so a backend implements only the six primitives
+derived from ``find`` in ``ImagePatch``, so a backend implements only the five primitives
 below.
+
+``TOOLS`` declares the same five primitives as data: the kinds of their arguments and of
+their answer.  Everything that handles a tool call without knowing what it means is
+driven by it: the memo (``visrep.visual.memo``), the worker-side backend that forwards a
+call over the sandbox's socket and the executor-side server that checks and answers it
+(``visrep.programs.executor``).  A new primitive is a method here and a row in ``TOOLS``,
+a method of ``ImagePatch``, and its answer in each backend.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from visrep.world.records import Box, Scene
 
@@ -40,22 +49,87 @@ class VisualBackend(Protocol):
         ...
 
 
-BACKENDS = ("oracle", "student")
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of tool argument or answer, and how its values travel.
+
+    ``freeze``: the canonical immutable value (a memo key or stored answer; it also fixes
+    the type, so a backend's numpy float is answered as a float); ``fresh``: a copy of a
+    frozen value that its receiver may change without changing the memo; ``plain``: a
+    frozen value as JSON data, to cross the sandbox's socket.
+    """
+
+    name: str
+    freeze: Callable[[Any], Any]
+    fresh: Callable[[Any], Any] = _same
+    plain: Callable[[Any], Any] = _same
+
+
+TEXT = Kind("text", _same)
+TEXTS = Kind("texts", tuple, fresh=list, plain=list)
+BOXES = Kind("boxes", lambda boxes: tuple(tuple(float(v) for v in b) for b in boxes),
+             fresh=list, plain=lambda boxes: [list(b) for b in boxes])
+BOOL = Kind("bool", bool)
+STR = Kind("str", str)
+FLOAT = Kind("float", float)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A primitive of ``VisualBackend``: its arguments after (image_id, box), its answer."""
+
+    name: str
+    args: tuple[Kind, ...]
+    answer: Kind
+
+
+TOOLS: dict[str, Tool] = {tool.name: tool for tool in (
+    Tool("find", (TEXT,), BOXES),
+    Tool("verify_property", (TEXT, TEXT), BOOL),
+    Tool("best_text_match", (TEXTS,), STR),
+    Tool("simple_query", (TEXT,), STR),
+    Tool("image_text_score", (TEXT,), FLOAT),
+)}
+
+
+def call_tool(backend: VisualBackend, tool: str, image_id: str, box: Box,
+              args: Sequence[Any]) -> Any:
+    """``backend``'s answer to the call, frozen (``Kind.freeze``); ``args`` as ``TOOLS`` says."""
+    spec = TOOLS[tool]
+    answer = getattr(backend, tool)(image_id, box, *(k.fresh(a) for k, a in zip(spec.args, args)))
+    return spec.answer.freeze(answer)
+
+
+def _oracle(scenes: dict[str, Scene], images_dir: Path, student_dir: str) -> VisualBackend:
+    from visrep.visual.oracle import OracleBackend
+
+    return OracleBackend(scenes)
+
+
+def _student(scenes: dict[str, Scene], images_dir: Path, student_dir: str) -> VisualBackend:
+    from visrep.visual.student import load_student_backend
+
+    return load_student_backend(student_dir, images_dir)
+
+
+# ``visual.backend`` name → builder (imported lazily: the student pulls in torch models).
+BACKENDS: dict[str, Callable[[dict[str, Scene], Path, str], VisualBackend]] = {
+    "oracle": _oracle,
+    "student": _student,
+}
 
 
 def make_backend(name: str, scenes: dict[str, Scene], images_dir: Path,
                  student_dir: str = "") -> VisualBackend:
     """Build the backend named by ``visual.backend``.
 
-    ``images_dir`` is for pixel backends; ``student_dir`` (``visual.student_dir``) is the
-    distilled student's dir, which backend "student" needs.
+    ``scenes`` are for the oracle, ``images_dir`` for pixel backends; ``student_dir``
+    (``visual.student_dir``) is the distilled student's dir, which backend "student" needs.
     """
-    if name == "oracle":
-        from visrep.visual.oracle import OracleBackend
-
-        return OracleBackend(scenes)
-    if name == "student":
-        from visrep.visual.student import load_student_backend
-
-        return load_student_backend(student_dir, images_dir)
-    raise ValueError(f"unknown visual backend {name!r} (known: {', '.join(BACKENDS)})")
+    if name not in BACKENDS:
+        raise ValueError(f"unknown visual backend {name!r} (known: {', '.join(BACKENDS)})")
+    return BACKENDS[name](scenes, images_dir, student_dir)

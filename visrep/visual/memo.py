@@ -2,15 +2,16 @@
 
 The K programs sampled for one task call the same tools with the same arguments on the
 same image ("find('star')" in every one of them).  ``MemoBackend`` wraps any
-``VisualBackend`` and answers a repeated call from memory; the key is the image, the
+``VisualBackend``; its ``call`` answers any tool of ``TOOLS`` (``visrep.visual.backend``)
+and a repeated call from memory.  The key is the image, the
 tool, the box and the arguments, so an answer is exactly what the backend would have
 computed for that call (backends are pure functions of the image).
 
 Where it lives: in the executor process, never in a sandbox worker.  Workers reach tools
 only by asking the executor (``visrep.programs.pool``), so a program sees the answers to
 its own calls and nothing else: it cannot list, read or change the memo, and the memo
-survives workers being killed and replaced.  Answers are stored as immutable tuples and
-handed out as fresh lists.
+survives workers being killed and replaced.  Answers are stored frozen (immutable tuples,
+``Kind.freeze``) and handed out as fresh lists.
 
 Bounds: ``images`` images are kept (least recently used goes first) and at most
 ``calls_per_image`` answers per image (later distinct calls still work, uncached), so a
@@ -20,17 +21,15 @@ program that calls ``find`` with a thousand different strings cannot grow it wit
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from visrep.visual.backend import VisualBackend
+from visrep.visual.backend import TOOLS, VisualBackend, call_tool
 from visrep.world.records import Box
-
-TOOLS = ("find", "verify_property", "best_text_match", "simple_query", "image_text_score")
 
 
 class MemoBackend:
-    """A ``VisualBackend`` that remembers the answers of ``backend`` per image."""
+    """``backend``'s answers to the calls of ``TOOLS``, remembered per image."""
 
     def __init__(self, backend: VisualBackend, images: int = 256,
                  calls_per_image: int = 4096) -> None:
@@ -50,6 +49,15 @@ class MemoBackend:
     def clear(self) -> None:
         self._memo.clear()
 
+    def call(self, tool: str, image_id: str, box: Box, args: Sequence[Any]) -> Any:
+        """The answer of ``tool`` (a name in ``TOOLS``) to ``args``, computed at most once
+        per image, box and arguments; a fresh copy, so the caller cannot change the memo."""
+        spec = TOOLS[tool]
+        frozen = tuple(kind.freeze(a) for kind, a in zip(spec.args, args))
+        answer = self._answer(image_id, (tool, tuple(box), *frozen),
+                              lambda: call_tool(self.backend, tool, image_id, box, frozen))
+        return spec.answer.fresh(answer)
+
     def _answer(self, image_id: str, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         calls = self._memo.get(image_id)
         if calls is None:
@@ -66,24 +74,3 @@ class MemoBackend:
         if len(calls) < self.calls_per_image:
             calls[key] = value
         return value
-
-    def find(self, image_id: str, box: Box, name: str) -> list[Box]:
-        boxes = self._answer(image_id, ("find", tuple(box), name), lambda: tuple(
-            tuple(float(v) for v in b) for b in self.backend.find(image_id, box, name)))
-        return list(boxes)
-
-    def verify_property(self, image_id: str, box: Box, name: str, prop: str) -> bool:
-        return self._answer(image_id, ("verify_property", tuple(box), name, prop),
-                            lambda: bool(self.backend.verify_property(image_id, box, name, prop)))
-
-    def best_text_match(self, image_id: str, box: Box, options: list[str]) -> str:
-        return self._answer(image_id, ("best_text_match", tuple(box), tuple(options)),
-                            lambda: str(self.backend.best_text_match(image_id, box, list(options))))
-
-    def simple_query(self, image_id: str, box: Box, question: str) -> str:
-        return self._answer(image_id, ("simple_query", tuple(box), question),
-                            lambda: str(self.backend.simple_query(image_id, box, question)))
-
-    def image_text_score(self, image_id: str, box: Box, text: str) -> float:
-        return self._answer(image_id, ("image_text_score", tuple(box), text),
-                            lambda: float(self.backend.image_text_score(image_id, box, text)))

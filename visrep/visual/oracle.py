@@ -2,32 +2,18 @@
 
 It is the upper bound of the visual API: with it, a wrong answer is the program's fault,
 never the tool's.  Phrases mean what ``visrep.world.predicates`` says they mean (the same
-parser the task generators used), so the oracle and the answer key cannot disagree.  A
-phrase with a word outside the world's vocabulary matches nothing (rather than everything).
+parser the task generators used, read through ``visrep.visual.grammar``), so the oracle
+and the answer key cannot disagree.  A phrase with a word outside the world's vocabulary
+matches nothing (rather than everything).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 
-from visrep.world.predicates import ATTRIBUTES, Attrs, parse_phrase, select
+from visrep.visual.grammar import answer_question, parse_noun_phrase
+from visrep.world.predicates import ATTRIBUTES, Attrs, select
 from visrep.world.records import Box, Scene, SceneObject
-
-_QUERY_ATTRIBUTE = re.compile(
-    r"^what (?:is the |are the )?(colou?r|shape|pattern|size)s?(?: of| is| are)? (.+)$"
-)
-_QUERY_COUNT = re.compile(r"^how many (.+?)(?: are there| are in the image| do you see)?$")
-_QUERY_EXISTS = re.compile(r"^(?:is|are) there (.+?)(?: in the image)?$")
-_ATTRIBUTE_WORD = {"color": "color", "colour": "color", "shape": "shape",
-                   "pattern": "pattern", "size": "size"}
-
-
-def _parse(text: str) -> Attrs | None:
-    """``parse_phrase`` with None for a phrase outside the vocabulary."""
-    try:
-        return parse_phrase(text)
-    except ValueError:
-        return None
 
 
 def _area(obj: SceneObject) -> float:
@@ -58,7 +44,7 @@ class OracleBackend:
         return [o for o in self._scenes[image_id].objects if _centre_inside(o, box)]
 
     def _select(self, image_id: str, box: Box, name: str) -> list[SceneObject]:
-        attrs = _parse(name)
+        attrs = parse_noun_phrase(name)
         return [] if attrs is None else select(self._inside(image_id, box), attrs)
 
     def find(self, image_id: str, box: Box, name: str) -> list[Box]:
@@ -70,7 +56,7 @@ class OracleBackend:
 
         A property with no attribute word (e.g. "left") is never verified.
         """
-        attrs = _parse(prop)
+        attrs = parse_noun_phrase(prop)
         if attrs is None or all(v is None for v in attrs.values()):
             return False
         return bool(select(self._select(image_id, box, name), attrs))
@@ -83,27 +69,21 @@ class OracleBackend:
         dominant = max(objects, key=_area)
 
         def score(option: str) -> float:
-            attrs = _parse(option)
+            attrs = parse_noun_phrase(option)
             return float("-inf") if attrs is None else _agreement(dominant, attrs)
 
         return max(options, key=score)
 
     def simple_query(self, image_id: str, box: Box, question: str) -> str:
-        """Answers "what colour/shape/pattern/size is X", "how many X", "is there X".
+        """Answers the questions of ``visrep.visual.grammar``: "what colour/shape/pattern/size
+        is X" (the largest X's), "how many X", "is there X".
 
         Anything else is answered "unknown"; an attribute of an absent object is "none".
         """
-        text = " ".join(re.findall(r"[a-z]+", question.lower()))
-        if m := _QUERY_ATTRIBUTE.match(text):
-            objects = self._select(image_id, box, m.group(2))
-            if not objects:
-                return "none"
-            return getattr(max(objects, key=_area), _ATTRIBUTE_WORD[m.group(1)])
-        if m := _QUERY_COUNT.match(text):
-            return str(len(self._select(image_id, box, m.group(1))))
-        if m := _QUERY_EXISTS.match(text):
-            return "yes" if self._select(image_id, box, m.group(1)) else "no"
-        return "unknown"
+        def attribute(objects: Sequence[SceneObject], key: str) -> str:
+            return getattr(max(objects, key=_area), key)
+
+        return answer_question(question, lambda phrase: self._select(image_id, box, phrase), attribute)
 
     def image_text_score(self, image_id: str, box: Box, text: str) -> float:
         """1.0 when ``text``, read as a noun phrase, names an object in the box, else 0.0."""

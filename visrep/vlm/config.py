@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visrep.config import CONFIG_DIR, ConfigError, load_dataclass, resolve_profile
+from visrep.hardware import DtypeSetting
 
 DISTILL_DIR = CONFIG_DIR / "distill"
 MODELS_DIR = CONFIG_DIR / "models"
@@ -76,7 +77,7 @@ class TeacherSection:
     text_lr_scale: float = 1.0  # the text projection's lr = lr × this (and no weight decay)
     caption_weight: float = 1.0  # CE over the full-description captions beside the class prompts; 0: off
     weight_decay: float = 0.05
-    bf16: bool = True  # autocast during training only
+    dtype: DtypeSetting = "auto"  # bfloat16: CPU autocast during training only (weights stay fp32)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class StudentSection:
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 0.05
-    bf16: bool = False
+    dtype: DtypeSetting = "float32"  # fp32 made the recorded report; auto: bf16 autocast where native
 
 
 @dataclass(frozen=True)

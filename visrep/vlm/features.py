@@ -37,7 +37,8 @@ def encode_crops(vl: VLModel, images: torch.Tensor, batch_size: int = 256, progr
     return torch.cat(outs) if outs else torch.zeros(0, vl.embed_dim)
 
 
-def cached_features(vl: VLModel, images: torch.Tensor, folder: Path, progress: bool = True) -> tuple[torch.Tensor, bool]:
+def cached_features(vl: VLModel, images: torch.Tensor, folder: Path,
+                    progress: bool = True) -> tuple[torch.Tensor, bool]:
     """(features (N, D), whether they came from the cache) for the teacher ``vl``."""
     folder = Path(folder)
     path = folder / f"clean-features-{fingerprint(vl, images)}.pt"

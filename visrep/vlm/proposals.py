@@ -13,7 +13,11 @@ Trained on the train-split images of a world directory (the ``split`` field of
 instances.json; every image when there is none), with flips, transposes and colour-channel
 permutations, so no class, colour or orientation is special: the detector proposes objects,
 the student names them.  ``train_proposals`` writes a checkpoint that ``load_proposals``
-reads; the student backend expects it at ``<student_dir>/proposals.pt`` (``PROPOSALS_FILE``).
+reads; the student backend expects it at ``StudentDir(student_dir).proposals``
+(``visrep.vlm.student``).
+
+(Over 300 lines on purpose: the net, its targets, its training loop and its decoding are
+one detector and change together.)
 """
 
 from __future__ import annotations
@@ -35,7 +39,6 @@ from torchvision.ops import box_iou
 from visrep.world import image_path, load_scenes
 from visrep.world.records import Box, Scene
 
-PROPOSALS_FILE = "proposals.pt"
 FORMAT_VERSION = 1
 STRIDE = 4
 _SIZE_WEIGHT = 0.1  # CenterNet's weight of the size loss against the heatmap loss
@@ -247,7 +250,7 @@ def train_proposals(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1 + math.cos(math.pi * t / steps)))
     grid = input_size // STRIDE
     start, loss_value, step = time.monotonic(), float("nan"), 0
-    for step in range(1, steps + 1):
+    for step in range(1, steps + 1):  # noqa: B007  (steps run is reported after the loop)
         picks = [rng.randrange(len(ids)) for _ in range(batch_size)]
         views = [_augment(x_all[i], boxes_all[i], rng) for i in picks]
         x = torch.stack([v[0] for v in views])  # (B, 3, S, S)

@@ -2,7 +2,8 @@
 
 DeepSpeed runs here as it does for the policy learner, scaled down: one rank, gloo,
 ZeRO stage 0, a plain torch AdamW handed in (no JIT-compiled optimizer), fp32 weights
-(bf16 only as CPU autocast inside the step when asked).  The engine wraps only what
+(bf16 only as CPU autocast inside the step, when the section's ``dtype`` resolves to it on
+this CPU: :mod:`visrep.hardware`).  The engine wraps only what
 trains: the teacher's image tower, text projection and logit scale; the student's image
 tower.  The locked text transformer never enters an engine.
 """
@@ -22,6 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from visrep.distributed import open_group
+from visrep.hardware import resolve_bf16
 from visrep.vlm.config import StudentSection, TeacherSection
 from visrep.vlm.data import augment
 from visrep.vlm.losses import distill_loss
@@ -150,12 +152,13 @@ def train_teacher(vl: VLModel, images: torch.Tensor, labels: torch.Tensor, promp
               {"params": [p for p in objective.proj.parameters() if p.requires_grad],
                "lr": cfg.lr * cfg.text_lr_scale, "weight_decay": 0.0}]
     engine, _ = make_engine(objective, cfg.lr, cfg.weight_decay, cfg.batch_size, total, groups)
+    bf16 = resolve_bf16(cfg.dtype, "cpu")
     start, loss_v, step = time.perf_counter(), float("nan"), 0
     bar = _bar(total, "teacher", progress)
     for idx in _batches(len(labels), cfg.batch_size, cfg.epochs, gen):
         x = vl.prepare(augment(images[idx], gen))
         pick = starts + (torch.rand(len(prompts), generator=gen) * sizes).long()  # (C,)
-        with _autocast(cfg.bf16):
+        with _autocast(bf16):
             loss = engine(x, pooled_all[pick], labels[idx], pooled_captions, caption_ids[idx])
         engine.backward(loss)
         engine.step()
@@ -178,11 +181,12 @@ def distill_student(student: VLModel, images: torch.Tensor, labels: torch.Tensor
     visual.train()
     total = _steps(len(labels), cfg.batch_size, cfg.epochs)
     engine, _ = make_engine(visual, cfg.lr, cfg.weight_decay, cfg.batch_size, total)
+    bf16 = resolve_bf16(cfg.dtype, "cpu")
     start, loss_v, step, parts = time.perf_counter(), float("nan"), 0, {}
     bar = _bar(total, desc, progress)
     for idx in _batches(len(labels), cfg.batch_size, cfg.epochs, gen):
         x = student.prepare(augment(images[idx], gen))
-        with _autocast(cfg.bf16):
+        with _autocast(bf16):
             s = engine(x).float()  # (B, D)
         loss, parts = distill_loss(s, teacher_feats[idx], class_w, labels[idx], weights=weights,
                                    temperature=temperature, top_k=top_k)

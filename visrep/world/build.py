@@ -3,11 +3,14 @@
 Layout of a world directory::
 
     images/<image_id>.png   train_*, heldout_* and their retrieval negatives (*_negK)
-    instances.json          COCO-style; annotations carry color/size/pattern/shape too
+    instances.json          COCO-style; annotations carry color/size/pattern/shape too (coco.py)
     refs.json               RefCOCO-style refs (bbox, or boxes for "all ..." phrases)
     questions.json          GQA-style questions
     retrieval.json          captions with candidate image ids and the true index
     world.json              manifest (parameters and counts), written last
+
+The task files are the kinds' (kinds.WORLD_KINDS); each is written, empty when its kind
+was not asked for, so a world always has the same files.
 
 Each image's content comes from ``random.Random(f"{seed}:{image_id}")``, so a world is a
 pure function of its parameters (byte-identical json) and growing train_images leaves the
@@ -28,16 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from visrep.config import WorldConfig
-from visrep.world.records import COLORS, SHAPES, TASK_KINDS, Scene, Task
+from visrep.world.coco import write_instances
+from visrep.world.jsonio import dump_json
+from visrep.world.kinds import WORLD_KINDS
+from visrep.world.records import Scene, Task
 from visrep.world.render import render_scene
-from visrep.world.retrieval import make_retrieve
 from visrep.world.scenes import generate_scene
-from visrep.world.tasks import make_detect, make_vqa
 
 MANIFEST = "world.json"
 FORMAT_VERSION = 1
 SPLITS = {"train": "train_images", "heldout": "heldout_images"}
-CATEGORIES = [f"{c} {s}" for c in COLORS for s in SHAPES]  # category_id = index + 1
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def build_world(
     Raises ValueError if ``out_dir`` holds a world built with other parameters, or holds
     files that are not a world.
     """
-    unknown = set(kinds) - set(TASK_KINDS)
+    unknown = {kind for kind in kinds if kind not in WORLD_KINDS}
     if unknown or retrieval_candidates < 2:
         raise ValueError(f"bad world parameters: unknown kinds {sorted(unknown)} or "
                          f"retrieval_candidates {retrieval_candidates} < 2")
@@ -78,7 +81,7 @@ def build_world(
     (tmp / "images").mkdir(parents=True)
     try:
         counts = _write(tmp, params)
-        _dump(tmp / MANIFEST, {"format": FORMAT_VERSION, "params": params, "counts": counts})
+        dump_json(tmp / MANIFEST, {"format": FORMAT_VERSION, "params": params, "counts": counts})
         if out_dir.is_dir():
             out_dir.rmdir()  # empty, or _existing would have raised
         os.rename(tmp, out_dir)
@@ -111,10 +114,6 @@ def _existing(out_dir: Path, params: dict[str, Any]) -> WorldIndex | None:
     return WorldIndex(out_dir, params, found["counts"])
 
 
-def _dump(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1) + "\n")
-
-
 def _image_tasks(
     scene: Scene, rng: random.Random, split: str, params: dict[str, Any], first: int,
 ) -> tuple[list[Task], list[Scene]]:
@@ -123,19 +122,15 @@ def _image_tasks(
     tasks: list[Task] = []
     negatives: list[Scene] = []
     for kind in params["kinds"]:
+        generate = WORLD_KINDS[kind].generate
         for _ in range(params["tasks_per_image"]):
             tid = f"{kind}/{first + len(tasks)}"
-            if kind == "detect":
-                tasks.append(make_detect(scene, rng, tid, split))
-            elif kind == "vqa":
-                tasks.append(make_vqa(scene, rng, tid, split))
-            else:
-                n = len(negatives)
-                ids = [f"{scene.image_id}_neg{n + k}" for k in range(1, params["retrieval_candidates"])]
-                made = make_retrieve(scene, rng, tid, split, ids)
-                if made:
-                    tasks.append(made[0])
-                    negatives += made[1]
+            n = len(negatives)
+            ids = [f"{scene.image_id}_neg{n + k}" for k in range(1, params["retrieval_candidates"])]
+            made = generate(scene, rng, tid, split, ids)
+            if made:
+                tasks.append(made[0])
+                negatives += made[1]
     return tasks, negatives
 
 
@@ -161,48 +156,8 @@ def _write(root: Path, params: dict[str, Any]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _xywh(box: Any) -> list[float]:
-    x0, y0, x1, y1 = box
-    return [x0, y0, x1 - x0, y1 - y0]
-
-
 def _write_formats(root: Path, scenes: list[tuple[Scene, str]], tasks: list[Task]) -> None:
-    coco_id = {s.image_id: n + 1 for n, (s, _) in enumerate(scenes)}
-    images, annotations = [], []
-    for scene, split in scenes:
-        images.append({"id": coco_id[scene.image_id], "file_name": f"{scene.image_id}.png",
-                       "width": scene.width, "height": scene.height, "split": split})
-        for obj in scene.objects:
-            x, y, w, h = _xywh(obj.box)
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": coco_id[scene.image_id],
-                "category_id": CATEGORIES.index(obj.class_name) + 1, "bbox": [x, y, w, h],
-                "area": w * h, "iscrowd": 0, "color": obj.color, "size": obj.size,
-                "pattern": obj.pattern, "shape": obj.shape,
-            })
-    categories = [{"id": n + 1, "name": name, "supercategory": name.split()[1]}
-                  for n, name in enumerate(CATEGORIES)]
-    _dump(root / "instances.json", {"images": images, "annotations": annotations, "categories": categories})
-
-    refs, questions, retrieval = [], {}, []
-    for task in tasks:
-        number = int(task.id.split("/")[1])
-        template = task.meta["template"]
-        if task.kind == "detect":
-            boxes = [_xywh(b) for b in task.annotation["boxes"]]
-            where = {"bbox": boxes[0]} if len(boxes) == 1 else {"boxes": boxes}
-            refs.append({"ref_id": number, "image_id": coco_id[task.images[0]],
-                         "file_name": f"{task.images[0]}.png", "split": task.split,
-                         "sentences": [{"sent": task.text, "sent_id": number}], **where,
-                         "template": template})
-        elif task.kind == "vqa":
-            questions[str(number)] = {"imageId": task.images[0], "question": task.text,
-                                      "answer": task.annotation["answer"], "split": task.split,
-                                      "types": {"detailed": template}}
-        else:
-            retrieval.append({"id": number, "caption": task.text, "images": list(task.images),
-                              "index": task.annotation["index"], "split": task.split,
-                              "template": template})
-    _dump(root / "refs.json", refs)
-    _dump(root / "questions.json", questions)
-    _dump(root / "retrieval.json", retrieval)
+    """instances.json, and every kind's task file (its tasks in generation order)."""
+    coco_id = write_instances(root, scenes)
+    for kind, spec in WORLD_KINDS.items():
+        dump_json(root / spec.file, spec.write([t for t in tasks if t.kind == kind], coco_id))

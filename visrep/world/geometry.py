@@ -8,7 +8,7 @@ pastes, so a box is by construction the exact bounding box of the drawn pixels
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 from PIL import Image, ImageDraw
 
@@ -48,7 +48,7 @@ _OUTLINES: dict[str, list[tuple[float, float]]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def shape_mask(shape: str, side: int) -> Image.Image:
     """The filled shape (mode "L", 255 inside), cropped to its drawn pixels.
 

@@ -7,12 +7,48 @@ the origin at the top-left corner and y growing downwards; a box is (x0, y0, x1,
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Box = tuple[float, float, float, float]
 TaskKind = Literal["detect", "vqa", "retrieve"]
 TASK_KINDS: tuple[TaskKind, ...] = ("detect", "vqa", "retrieve")
+
+V = TypeVar("V")
+
+
+class KindTable(Mapping[str, V]):
+    """One entry per task kind: a registry that is complete by construction and fails loudly.
+
+    Everything that differs by kind (generator, task file, return contract, reward …) is
+    one of these tables, so a kind added to TASK_KINDS without its entries fails at import,
+    naming the table, and an unknown kind raises ValueError where it is looked up instead of
+    falling into some other kind's branch.  Iteration follows TASK_KINDS.  ``in`` answers;
+    ``[]`` (and so ``get``) raises on an unknown kind.
+    """
+
+    def __init__(self, what: str, entries: Mapping[str, V]) -> None:
+        if set(entries) != set(TASK_KINDS):
+            raise ValueError(f"{what}: entries for kinds {sorted(entries)}, "
+                             f"but the task kinds are {sorted(TASK_KINDS)}")
+        self.what = what
+        self._entries = {kind: entries[kind] for kind in TASK_KINDS}
+
+    def __getitem__(self, kind: str) -> V:
+        if kind not in self._entries:
+            raise ValueError(f"unknown task kind {kind!r}: no {self.what} "
+                             f"(known kinds: {', '.join(TASK_KINDS)})")
+        return self._entries[kind]
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 SHAPES: tuple[str, ...] = (
     "circle", "square", "triangle", "star", "hexagon", "pentagon", "diamond", "cross",

@@ -7,7 +7,7 @@ changes the shape's extent, which keeps every box exact.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from PIL import Image, ImageChops
@@ -24,7 +24,7 @@ RGB: dict[str, tuple[int, int, int]] = {
 SHADE = 0.5  # pattern colour = object colour times this
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern_mask(shape: str, side: int, pattern: str) -> Image.Image | None:
     """Where the darker shade goes: stripes or dots clipped to the shape; None if solid."""
     mask = shape_mask(shape, side)

@@ -1,0 +1,55 @@
+"""The run directory's guard: a rerun resumes only with the config that made what it holds."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from visrep.cli import SetupError
+from visrep.config import load_config
+from visrep.selftrain.rundir import RunDir, prepare_run_dir
+
+
+def _first_start(tmp_path: Path) -> RunDir:
+    rd = RunDir(tmp_path / "run")
+    prepare_run_dir(rd, load_config("tiny"))
+    return rd
+
+
+def test_first_start_writes_the_config_and_a_rerun_resumes(tmp_path: Path) -> None:
+    rd = _first_start(tmp_path)
+    written = yaml.safe_load((rd.root / "config.yaml").read_text())
+    assert written["sampler"]["k"] == load_config("tiny").sampler.k
+    assert isinstance(written["world"]["kinds"], list)  # tuples come back as lists, still "unchanged"
+    prepare_run_dir(rd, load_config("tiny"))
+
+
+@pytest.mark.parametrize("override", ["run.iterations=7", "run.mlflow_uri=sqlite:///x.db", "run.dir=/elsewhere"])
+def test_resumable_changes_are_allowed_and_recorded(tmp_path: Path, override: str) -> None:
+    rd = _first_start(tmp_path)
+    prepare_run_dir(rd, load_config("tiny", [override]))
+    key, value = override.split("=")
+    section, name = key.split(".")
+    assert str(yaml.safe_load((rd.root / "config.yaml").read_text())[section][name]) == value
+
+
+def test_other_changes_are_refused_naming_every_key(tmp_path: Path) -> None:
+    rd = _first_start(tmp_path)
+    with pytest.raises(SetupError, match=r"holds a run with a different config \(learner.lr, world.kinds\); "
+                                         "use a new run.dir to start over"):
+        prepare_run_dir(rd, load_config("tiny", ["learner.lr=0.5", "world.kinds=[vqa]"]))
+
+
+def test_reuse_checkpoint_links_to_the_previous_one(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path)
+    (tmp_path / "base").mkdir()
+    rd.reuse_checkpoint(1, tmp_path / "base")
+    assert rd.checkpoint(1).is_symlink() and rd.checkpoint(1).resolve() == tmp_path / "base"
+
+
+def test_run_dir_markers(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path)
+    assert not rd.done(1, "grow")
+    rd.mark_done(1, "grow", {"grow/reward/vqa": 0.5})
+    assert rd.done(1, "grow") and rd.stage_info(1, "grow") == {"grow/reward/vqa": 0.5}
+    assert rd.trajectories(2, "eval") == tmp_path / "iter_002" / "eval.parquet"

@@ -1,0 +1,45 @@
+"""The tasks a self-training run works on: its world, the train and held-out splits, the probe.
+
+Each choice is seeded from ``run.seed``, so a resumed run works on the same tasks.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+from visrep.cli import SetupError, resolve_path
+from visrep.config import WorldConfig
+from visrep.world import build_world_from, load_tasks
+from visrep.world.records import Task
+
+
+def run_world(run_root: Path, cfg: WorldConfig) -> Path:
+    """``world.dir`` when set (it must exist), else the world built (once) into ``<run>/world``."""
+    if cfg.dir:
+        root = resolve_path(cfg.dir)
+        if not root.is_dir():
+            raise SetupError(f"world.dir {root} does not exist")
+        return root
+    root = run_root / "world"
+    build_world_from(root, cfg)
+    return root
+
+
+def loop_tasks(world: Path, kinds: Sequence[str], eval_tasks: int,
+               seed: int) -> tuple[list[Task], list[Task]]:
+    """(train, held-out) tasks of ``kinds``; held-out cut to a seeded ``eval_tasks`` sample
+    when that is set (evaluation is one greedy program per task, on every iteration)."""
+    train = [t for t in load_tasks(world, "train") if t.kind in kinds]
+    heldout = [t for t in load_tasks(world, "heldout") if t.kind in kinds]
+    if eval_tasks:
+        heldout = random.Random(seed).sample(heldout, min(eval_tasks, len(heldout)))
+    if not train or not heldout:
+        raise SetupError(f"{world}: no train or held-out tasks of kinds {list(kinds)}")
+    return train, heldout
+
+
+def probe_tasks(train: list[Task], count: int, seed: int) -> list[Task]:
+    """The seeded sample of training tasks the few-shot probe samples programs for."""
+    return random.Random(seed).sample(train, min(count, len(train)))

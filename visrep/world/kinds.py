@@ -1,0 +1,160 @@
+"""Each task kind on the world side, in one registry: how it is made, written and read.
+
+``WORLD_KINDS[kind]`` gives the kind's generator, its task file and that file's writer
+and reader; an unknown kind raises ValueError (records.KindTable).  The task files, in
+the shapes real data comes in (records without a split get split "unknown"):
+
+- detect, refs.json (RefCOCO): ``boxes`` (list), ``bbox`` or ``ann_id`` (looked up in
+  instances.json), all [x, y, w, h]; ``image_id`` a COCO id or an image id string; one
+  task per sentence.  The world writes ``bbox`` for one box, ``boxes`` for several.
+- vqa, questions.json (GQA): {id: {imageId, question, answer, split?, types?}}.
+- retrieve, retrieval.json: a list of {id, caption, images, index, split}.
+
+The world also writes each task's generator template ("template", or GQA's
+types.detailed), which reads back into ``Task.meta``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from visrep.world.coco import UNKNOWN, Instances, read_instances
+from visrep.world.jsonio import box_to_xywh, field, read_json, xywh_to_box
+from visrep.world.records import KindTable, Scene, Task
+from visrep.world.retrieval import make_retrieve
+from visrep.world.tasks import make_detect, make_vqa
+
+# (scene, rng, task id, split, ids free for negatives) → the task and the negative scenes
+# it needs rendered, or None when the scene admits no task of this kind
+Generate = Callable[[Scene, random.Random, str, str, list[str]], tuple[Task, list[Scene]] | None]
+
+
+@dataclass(frozen=True)
+class WorldKind:
+    """One task kind's generator and task file."""
+
+    generate: Generate
+    file: str  # the kind's task file in a world directory
+    write: Callable[[list[Task], dict[str, int]], Any]  # its tasks, image id → COCO id → the file's JSON
+    read: Callable[[Path], list[Task]]  # the file → its tasks (ValueError naming the fault)
+
+
+def _number(task: Task) -> int:
+    """The number in a generated task's id ("vqa/12" → 12), the record id in its file."""
+    return int(task.id.split("/")[1])
+
+
+# ---------------------------------------------------------------- detect
+
+
+def _generate_detect(scene: Scene, rng: random.Random, task_id: str, split: str,
+                     negative_ids: list[str]) -> tuple[Task, list[Scene]]:
+    return make_detect(scene, rng, task_id, split), []
+
+
+def _write_refs(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
+    refs = []
+    for task in tasks:
+        number = _number(task)
+        boxes = [box_to_xywh(b) for b in task.annotation["boxes"]]
+        where = {"bbox": boxes[0]} if len(boxes) == 1 else {"boxes": boxes}
+        refs.append({"ref_id": number, "image_id": coco_id[task.images[0]],
+                     "file_name": f"{task.images[0]}.png", "split": task.split,
+                     "sentences": [{"sent": task.text, "sent_id": number}], **where,
+                     "template": task.meta["template"]})
+    return refs
+
+
+def _read_refs(path: Path) -> list[Task]:
+    tasks: list[Task] = []
+    coco: Instances | None = None
+    for n, ref in enumerate(read_json(path, list)):
+        where = f"refs[{n}]"
+        image = field(ref, "image_id", path, where, (int, str))
+        if coco is None and (isinstance(image, int) or not ("bbox" in ref or "boxes" in ref)):
+            coco = read_instances(path.parent)  # COCO ids and ann_ids are resolved through instances.json
+        if isinstance(image, int):
+            if image not in coco.ids:
+                raise ValueError(f"{path}: {where}: image_id {image} not in instances.json")
+            image = coco.ids[image]
+        if "boxes" in ref:
+            boxes = [xywh_to_box(b, path, where) for b in field(ref, "boxes", path, where, list)]
+        elif "bbox" in ref:
+            boxes = [xywh_to_box(ref["bbox"], path, where)]
+        elif ref.get("ann_id") in coco.annotations:
+            boxes = [xywh_to_box(coco.annotations[ref["ann_id"]].get("bbox"), path, where)]
+        else:
+            raise ValueError(f"{path}: {where}: needs 'boxes', 'bbox' or an 'ann_id' in instances.json")
+        ref_id = field(ref, "ref_id", path, where, (int, str))
+        meta = {"template": ref["template"]} if "template" in ref else {}
+        for k, sentence in enumerate(field(ref, "sentences", path, where, list)):
+            text = field(sentence, "sent", path, f"{where}.sentences[{k}]", str)
+            tid = f"detect/{ref_id}" + (f".{k}" if k else "")
+            tasks.append(Task(tid, "detect", text, (image,), {"boxes": [list(b) for b in boxes]},
+                              ref.get("split", UNKNOWN), meta))
+    return tasks
+
+
+# ---------------------------------------------------------------- vqa
+
+
+def _generate_vqa(scene: Scene, rng: random.Random, task_id: str, split: str,
+                  negative_ids: list[str]) -> tuple[Task, list[Scene]]:
+    return make_vqa(scene, rng, task_id, split), []
+
+
+def _write_questions(tasks: list[Task], coco_id: dict[str, int]) -> dict[str, dict]:
+    return {str(_number(task)): {"imageId": task.images[0], "question": task.text,
+                                 "answer": task.annotation["answer"], "split": task.split,
+                                 "types": {"detailed": task.meta["template"]}}
+            for task in tasks}
+
+
+def _read_questions(path: Path) -> list[Task]:
+    tasks = []
+    for qid, q in read_json(path, dict).items():
+        where = f"question {qid}"
+        template = q.get("types", {}).get("detailed") if isinstance(q, dict) else None
+        tasks.append(Task(
+            f"vqa/{qid}", "vqa", field(q, "question", path, where, str),
+            (field(q, "imageId", path, where, str),),
+            {"answer": field(q, "answer", path, where, str)}, q.get("split", UNKNOWN),
+            {"template": template} if template else {},
+        ))
+    return tasks
+
+
+# ---------------------------------------------------------------- retrieve
+
+
+def _write_retrieval(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
+    return [{"id": _number(task), "caption": task.text, "images": list(task.images),
+             "index": task.annotation["index"], "split": task.split,
+             "template": task.meta["template"]} for task in tasks]
+
+
+def _read_retrieval(path: Path) -> list[Task]:
+    tasks = []
+    for n, r in enumerate(read_json(path, list)):
+        where = f"retrieval[{n}]"
+        images = tuple(field(r, "images", path, where, list))
+        index = field(r, "index", path, where, int)
+        if not images or not all(isinstance(i, str) for i in images) or not 0 <= index < len(images):
+            raise ValueError(f"{path}: {where}: index {index} does not pick one of images {list(images)}")
+        tasks.append(Task(
+            f"retrieve/{field(r, 'id', path, where, (int, str))}", "retrieve",
+            field(r, "caption", path, where, str), images, {"index": index},
+            r.get("split", UNKNOWN), {"template": r["template"]} if "template" in r else {},
+        ))
+    return tasks
+
+
+WORLD_KINDS: KindTable[WorldKind] = KindTable("world generator and task file", {
+    "detect": WorldKind(_generate_detect, "refs.json", _write_refs, _read_refs),
+    "vqa": WorldKind(_generate_vqa, "questions.json", _write_questions, _read_questions),
+    "retrieve": WorldKind(make_retrieve, "retrieval.json", _write_retrieval, _read_retrieval),
+})
