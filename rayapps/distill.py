@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rayapps.tracking import Tracker
 from visrep.cli import USER_ERRORS, run_main
 from visrep.config import load_config
 from visrep.visual.accuracy import SCOPE, accuracy_table
@@ -75,10 +76,6 @@ def api_table(job: Distill) -> dict[str, str]:
 
 def track(cfg: DistillConfig, root: Path, summary: dict[str, Any], report: Path) -> None:
     """The summary's numbers as MLflow metrics, the report and summary as artifacts."""
-    import mlflow
-
-    from rayapps.tracking import Tracker
-
     tracker = Tracker(cfg, root)  # type: ignore[arg-type]  (reads .run and to_dict(cfg))
     try:
         metrics: dict[str, float] = {}
@@ -92,7 +89,7 @@ def track(cfg: DistillConfig, root: Path, summary: dict[str, Any], report: Path)
         metrics.update({f"time/{k}": v for k, v in summary["timings"].items()})
         tracker.log({k.replace("+", "plus_"): v for k, v in metrics.items()}, step=0)
         tracker.artifact(report, "report")
-        mlflow.log_dict(summary, "summary.json")
+        tracker.artifact_json(summary, "summary.json")
         tracker.close()
     except Exception:
         tracker.close("FAILED")

@@ -41,6 +41,10 @@ class Tracker:
     def artifact(self, path: Path, subdir: str) -> None:
         mlflow.log_artifact(str(path), artifact_path=subdir)
 
+    def artifact_json(self, data: dict[str, Any], name: str) -> None:
+        """``data`` as the JSON artifact ``name`` (no file of ours to upload)."""
+        mlflow.log_dict(data, name)
+
     def close(self, status: str = "FINISHED") -> None:
         mlflow.end_run(status=status)
 
