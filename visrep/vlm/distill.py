@@ -27,6 +27,7 @@ import torch
 import yaml
 
 from visrep.cli import SetupError, resolve_path
+from visrep.vlm import text as vlm_text
 from visrep.vlm.config import CHECKPOINT_ROW, ROWS, DistillConfig, report_path
 from visrep.vlm.data import CLASSES, ClassSplit, Crops, load_crops, split_classes
 from visrep.vlm.evaluate import compare_throughput, evaluate_features
@@ -34,14 +35,6 @@ from visrep.vlm.features import cached_features, encode_crops
 from visrep.vlm.models import VLModel, copy_text_side, create_model, load_model, save_model
 from visrep.vlm.report import render_report
 from visrep.vlm.student import StudentDir, load_student, save_student
-from visrep.vlm.text import (
-    class_prompts,
-    ensemble,
-    generated_descriptions,
-    load_descriptions,
-    pattern_prompt_ids,
-    pattern_prompts,
-)
 from visrep.vlm.train import distill_student, train_teacher
 from visrep.world import build_world
 
@@ -107,8 +100,8 @@ class Distill:
     def descriptions(self) -> dict[str, list[str]]:
         path = self.cfg.data.descriptions_file
         if not path:
-            return {c: generated_descriptions(c) for c in CLASSES}
-        return load_descriptions(resolve_path(path), CLASSES)
+            return {c: vlm_text.generated_descriptions(c) for c in CLASSES}
+        return vlm_text.load_descriptions(resolve_path(path), CLASSES)
 
     def _teacher_key(self) -> str:
         c = self.cfg
@@ -133,14 +126,14 @@ class Distill:
             return loaded
         torch.manual_seed(self.cfg.run.seed)
         vl = create_model(t.open_clip_name)
-        plain = class_prompts(CLASSES, enrich=False)
-        rich = class_prompts(CLASSES, enrich=True, descriptions=descriptions)
+        plain = vlm_text.class_prompts(CLASSES, enrich=False)
+        rich = vlm_text.class_prompts(CLASSES, enrich=True, descriptions=descriptions)
         prompts = [p + r for p, r in zip(plain, rich)]
         mask = crops.train
         print(f"distill: training the teacher ({t.open_clip_name}) on {int(mask.sum())} crops "
               f"of {len(CLASSES)} classes", flush=True)
-        caption_ids = pattern_prompt_ids(crops.labels[mask], crops.patterns[mask])
-        stats = train_teacher(vl, crops.images[mask], crops.labels[mask], prompts, pattern_prompts(CLASSES),
+        caption_ids = vlm_text.pattern_prompt_ids(crops.labels[mask], crops.patterns[mask])
+        stats = train_teacher(vl, crops.images[mask], crops.labels[mask], prompts, vlm_text.pattern_prompts(CLASSES),
                               caption_ids, t, self.cfg.losses.temperature, self.cfg.run.seed, self.progress)
         self.timings["teacher_train_s"] = stats.seconds
         save_model(vl, ckpt, {"settings": key, "train_seconds": stats.seconds, "final_loss": stats.final_loss})
@@ -162,9 +155,9 @@ class Distill:
         with self.timed("teacher_features_s"):
             features, hit = cached_features(teacher, crops.images, self.root / "teacher", self.progress)
         class_weights = {
-            False: ensemble(teacher.encode_texts, class_prompts(CLASSES, enrich=False)),
-            True: ensemble(teacher.encode_texts, class_prompts(CLASSES, enrich=True, descriptions=descriptions)),
-        }
+            enrich: vlm_text.ensemble(teacher.encode_texts,
+                                      vlm_text.class_prompts(CLASSES, enrich=enrich, descriptions=descriptions))
+            for enrich in (False, True)}
         return Setup(world, crops, split, teacher, features, class_weights, hit)
 
     # ---- rows -------------------------------------------------------------------
