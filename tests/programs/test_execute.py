@@ -80,6 +80,12 @@ def test_retrieve_fails_with_the_first_failing_candidate(oracle: OracleBackend) 
      "ToolError: ValueError: best_text_match needs 1 to 100 options (line 2)"),
     ("    return image.simple_query('x' * 1001)\n", "error",
      "ToolError: ValueError: text longer than 1000 characters (line 2)"),
+    # the task sentence is not a tool query: the program must do the relation, the count, the logic
+    ("    return bool_to_yesno(image.exists('star left of the circle'))\n", "error",
+     "ToolError: UnsupportedQuery: unsupported query: noun phrase 'star left of the circle': "
+     "unknown word 'left' (a noun phrase is [size] [pattern] [colour] noun;"),
+    ("    return image.simple_query('Is there a star?')\n", "error",
+     "ToolError: UnsupportedQuery: unsupported query: question 'Is there a star?': simple_query answers"),
 ])
 def test_failures_keep_their_status(oracle: OracleBackend, body: str, status: str,
                                     error: str) -> None:
@@ -126,7 +132,7 @@ def test_remote_backend_answers_every_tool_as_the_backend_does(oracle: OracleBac
 
     remote, box = RemoteBackend(rpc), (0.0, 0.0, 128.0, 96.0)
     calls = {"find": ("star",), "verify_property": ("star", "red"),
-             "best_text_match": (("red", "blue"),), "simple_query": ("how many stars",),
+             "best_text_match": (("red", "blue"),), "simple_query": ("what color is the star",),
              "image_text_score": ("red star",)}
     for tool, args in calls.items():
         answer = getattr(remote, tool)("ignored: the job's image", box, *args)

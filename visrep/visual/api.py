@@ -106,6 +106,8 @@ class ImagePatch:
     def find(self, object_name: str) -> list[ImagePatch]:
         """Patches of all objects matching the noun phrase, sorted left to right.
 
+        A noun phrase is [size] [pattern] [colour] noun ("small striped red star", "red
+        objects"); relations, counts and questions are the program's to work out.
         Example: stars = image.find("red star")
         """
         name = _require_text(object_name, "find() object_name")
@@ -127,7 +129,7 @@ class ImagePatch:
         return len(self.find(object_name))
 
     def verify_property(self, object_name: str, property: str) -> bool:
-        """True if some object_name object has the property (a colour, size or pattern).
+        """True if some object_name object has the property (colour, size or pattern words).
 
         Example: is_striped = star.verify_property("star", "striped")
         """
@@ -136,7 +138,7 @@ class ImagePatch:
         return self.__backend.verify_property(self.__image_id, self.__box, name, prop)
 
     def best_text_match(self, option_list: list[str]) -> str:
-        """The option that best describes the patch's main object.
+        """The option (a noun phrase or attribute words) that best describes the patch's main object.
 
         Example: color = patch.best_text_match(["red", "green", "blue"])
         """
@@ -146,15 +148,16 @@ class ImagePatch:
         return self.__backend.best_text_match(self.__image_id, self.__box, options)
 
     def simple_query(self, question: str) -> str:
-        """A short answer to a basic question about the patch.
+        """The colour, shape, pattern or size of an object in the patch, asked as a question.
 
+        Only "What color/shape/pattern/size is the <noun phrase>?"; other questions are errors.
         Example: shape = patch.simple_query("What shape is the red object?")
         """
         text = _require_text(question, "simple_query() question")
         return self.__backend.simple_query(self.__image_id, self.__box, text)
 
     def image_text_score(self, text: str) -> float:
-        """How well the noun phrase describes the patch (higher is better).
+        """How well the noun phrase (one object's description) describes the patch (higher is better).
 
         Example: score = image.image_text_score("small green square")
         """

@@ -26,10 +26,9 @@ from visrep.visual.student import (
 )
 from visrep.vlm.proposals import load_proposals, train_image_ids, train_proposals
 from visrep.vlm.student import StudentDir, load_student
-from visrep.vlm.text import plain_prompt
 from visrep.world import load_scenes
 from visrep.world.loaders import images_dir
-from visrep.world.predicates import ATTRIBUTES, Attrs, describe, matches
+from visrep.world.predicates import ATTRIBUTES, Attrs, matches
 from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Scene, SceneObject
 
 _TEMPERATURES = (0.01, 0.02, 0.05, 0.1)
@@ -70,7 +69,7 @@ def _large_side(scenes: list[Scene]) -> float:
 
 def calibrate(encoder: CropEncoder, proposer: Proposer, world_dir: Path, *, images: int = 40,
               phrases_per_image: int = 8, seed: int = 0, crop_margin: float = 0.1) -> Calibration:
-    """Fit the temperature and thresholds on the world's train scenes (F1 of ``find``).
+    """Fit the temperature and the threshold on the world's train scenes (F1 of ``find``).
 
     Each proposal is labelled with the ground-truth object it overlaps (IoU ≥ 0.5, or
     none); a sampled phrase should find it exactly when that object matches the phrase.
@@ -84,7 +83,7 @@ def calibrate(encoder: CropEncoder, proposer: Proposer, world_dir: Path, *, imag
     base = Calibration(large_side=_large_side(chosen), crop_margin=crop_margin)
     backend = StudentBackend(images_dir(world_dir), encoder, proposer, base)
     rng = random.Random(f"calibrate:{seed}")
-    sims, raw, labels, size_ok = [], [], [], []
+    sims, labels, size_ok = [], [], []
     for scene in chosen:
         entry = backend.image_features(scene.image_id)
         if len(entry.boxes) == 0:
@@ -94,9 +93,7 @@ def calibrate(encoder: CropEncoder, proposer: Proposer, world_dir: Path, *, imag
         owner: list[SceneObject | None] = [scene.objects[int(r.argmax())] if float(r.max()) >= 0.5 else None
                                            for r in iou]
         for attrs in _calibration_phrases(scene, rng, phrases_per_image):
-            text = describe(attrs)
             sims.append((entry.sims, consistent(attrs)))
-            raw.append(entry.embeddings @ backend.embed_texts([plain_prompt(text)])[0])
             labels.append(torch.tensor([o is not None and matches(o, attrs) for o in owner]))
             size_ok.append(torch.ones(len(owner)) if attrs["size"] is None
                            else (entry.large == (attrs["size"] == "large")).float())
@@ -109,9 +106,8 @@ def calibrate(encoder: CropEncoder, proposer: Proposer, world_dir: Path, *, imag
         threshold, f1 = _best_f1(scores, y)
         if f1 > best[0]:
             best = (f1, t, threshold)
-    raw_threshold, _ = _best_f1(torch.cat(raw), y)
-    return Calibration(temperature=best[1], find_threshold=best[2], raw_threshold=raw_threshold,
-                       large_side=base.large_side, crop_margin=crop_margin, f1=best[0])
+    return Calibration(temperature=best[1], find_threshold=best[2], large_side=base.large_side,
+                       crop_margin=crop_margin, f1=best[0])
 
 
 def _crop_margin(encoder: CropEncoder) -> float:

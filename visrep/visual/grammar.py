@@ -1,9 +1,23 @@
-"""What the tools' text means: noun phrases, and the questions ``simple_query`` answers.
+"""What the tools understand: one primitive grammar, shared by every backend.
 
-Every backend reads a phrase and a question the same way (the oracle from annotations,
-the student from pixels), so two backends can disagree about an image, never about what
-was asked.  Phrases mean what ``visrep.world.predicates`` says (the parser the task
-generators used); a phrase with a word outside the world's vocabulary parses to None.
+Tools answer visual primitives, as ViperGPT's do (a detector grounds a noun phrase; a VQA
+model answers a simple question about one patch), never the task's sentence: relations,
+counting, comparison and logic are the program's job.  So that one tool call on the task
+text cannot stand in for a program, and so a typo never reads as "nothing there", anything
+outside the grammar raises :class:`UnsupportedQuery` naming the text and why; through the
+executor the program sees ``ToolError: UnsupportedQuery: unsupported query: ...``.
+
+- **noun phrase** (``find``/``exists``/``count``, ``verify_property``'s object,
+  ``image_text_score``, each ``best_text_match`` option): ``[determiner] [size] [pattern]
+  [colour] noun`` in the words of ``visrep.world.predicates`` (synonyms included), e.g.
+  "the small striped red star", "red objects", "all hexagons".
+- **property** (``verify_property``): attribute words only, at least one, e.g. "striped",
+  "large red".
+- **question** (``simple_query``): one attribute of one object of the patch, "what
+  colour/shape/pattern/size is X" (or "... does X have"), X a noun phrase.
+
+Every backend reads a text the same way (the oracle from annotations, the student from
+pixels), so two backends can disagree about an image, never about what was asked.
 """
 
 from __future__ import annotations
@@ -11,68 +25,82 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from visrep.world.predicates import Attrs, parse_phrase
 
 _ATTRIBUTE = re.compile(
-    r"^what (?:is the |are the )?(colou?r|shape|pattern|size)s?(?: of| is| are)? (.+)$"
+    r"^what (?:is the |are the )?(colou?r|shape|pattern|size)s?(?: of| is| are| does| do)? (.+?)(?: have)?$"
 )
-_COUNT = re.compile(r"^how many (.+?)(?: are there| are in the image| do you see)?$")
-_EXISTS = re.compile(r"^(?:is|are) there (.+?)(?: in the image)?$")
 _ATTRIBUTE_WORD = {"color": "color", "colour": "color", "shape": "shape",
                    "pattern": "pattern", "size": "size"}
+_PROGRAM_JOB = "relations, counting, comparison and logic are the program's job"
 
 Found = TypeVar("Found")
 
 
+class UnsupportedQuery(ValueError):
+    """A tool was asked something outside the primitive grammar (one line: what and why)."""
+
+    def __init__(self, kind: str, text: str, why: str) -> None:
+        super().__init__(f"unsupported query: {kind} {text[:120]!r}: {why}")
+
+
 @dataclass(frozen=True)
 class Question:
-    """A ``simple_query`` question: what it asks (``form``) about which noun ``phrase``;
-    ``attribute`` (color, shape, pattern or size) for the "attribute" form."""
+    """A ``simple_query`` question: which ``attribute`` (color, shape, pattern or size) of
+    the object the noun ``phrase`` names."""
 
-    form: Literal["attribute", "count", "exists"]
+    attribute: str
     phrase: str
-    attribute: str = ""
 
 
-def parse_noun_phrase(text: str) -> Attrs | None:
-    """The attributes a noun phrase fixes, or None for a phrase outside the vocabulary."""
+def noun_phrase(text: str) -> Attrs:
+    """The attributes a noun phrase fixes (None = any); raises UnsupportedQuery otherwise."""
     try:
         return parse_phrase(text)
-    except ValueError:
-        return None
+    except ValueError as exc:
+        reason = str(exc).replace(f" in phrase {text!r}", "")
+        raise UnsupportedQuery("noun phrase", text,
+                               f"{reason} (a noun phrase is [size] [pattern] [colour] noun; {_PROGRAM_JOB})") from None
 
 
-def parse_question(question: str) -> Question | None:
-    """"what colour/shape/pattern/size is X", "how many X", "is there X"; None otherwise.
+def is_noun_phrase(text: str) -> bool:
+    """Whether ``text`` is a noun phrase of the grammar (one object's description)."""
+    try:
+        noun_phrase(text)
+    except UnsupportedQuery:
+        return False
+    return True
+
+
+def property_words(text: str) -> Attrs:
+    """The attributes a property names (at least one); raises UnsupportedQuery otherwise."""
+    attrs = noun_phrase(text)
+    if all(v is None for v in attrs.values()):
+        raise UnsupportedQuery("property", text, "names no colour, size, pattern or shape")
+    return attrs
+
+
+def question(text: str) -> Question:
+    """The attribute question ``text`` asks; raises UnsupportedQuery for any other question.
 
     Case and punctuation are ignored ("What color is the star?" reads "what color is the star").
     """
-    text = " ".join(re.findall(r"[a-z]+", question.lower()))
-    if m := _ATTRIBUTE.match(text):
-        return Question("attribute", m.group(2), _ATTRIBUTE_WORD[m.group(1)])
-    if m := _COUNT.match(text):
-        return Question("count", m.group(1))
-    if m := _EXISTS.match(text):
-        return Question("exists", m.group(1))
-    return None
+    words = " ".join(re.findall(r"[a-z]+", text.lower()))
+    m = _ATTRIBUTE.match(words)
+    if m is None:
+        raise UnsupportedQuery("question", text, "simple_query answers what colour, shape, pattern or size "
+                                                 f"an object of the patch has; {_PROGRAM_JOB}")
+    noun_phrase(m.group(2))
+    return Question(_ATTRIBUTE_WORD[m.group(1)], m.group(2))
 
 
-def answer_question(question: str, find: Callable[[str], Sequence[Found]],
+def answer_question(text: str, find: Callable[[str], Sequence[Found]],
                     attribute: Callable[[Sequence[Found], str], str]) -> str:
     """A backend's ``simple_query`` answer, given how it finds a phrase's objects and reads
-    an attribute of the largest of the objects found.
-
-    "how many X": the number found; "is there X": "yes" or "no"; an attribute of X: that of
-    the largest X, "none" when there is no X; any other question: "unknown".
-    """
-    parsed = parse_question(question)
-    if parsed is None:
-        return "unknown"
-    found = find(parsed.phrase)
-    if parsed.form == "count":
-        return str(len(found))
-    if parsed.form == "exists":
-        return "yes" if found else "no"
-    return attribute(found, parsed.attribute) if found else "none"
+    an attribute of the largest of the objects found: that attribute, or "none" when the
+    patch holds no such object."""
+    asked = question(text)
+    found = find(asked.phrase)
+    return attribute(found, asked.attribute) if found else "none"

@@ -3,15 +3,15 @@
 It is the upper bound of the visual API: with it, a wrong answer is the program's fault,
 never the tool's.  Phrases mean what ``visrep.world.predicates`` says they mean (the same
 parser the task generators used, read through ``visrep.visual.grammar``), so the oracle
-and the answer key cannot disagree.  A phrase with a word outside the world's vocabulary
-matches nothing (rather than everything).
+and the answer key cannot disagree.  Text outside the tools' grammar (a relation, a count,
+a whole question, an unknown word) raises ``UnsupportedQuery``, as in every backend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from visrep.visual.grammar import answer_question, parse_noun_phrase
+from visrep.visual.grammar import answer_question, noun_phrase, property_words
 from visrep.world.predicates import ATTRIBUTES, Attrs, select
 from visrep.world.records import Box, Scene, SceneObject
 
@@ -44,42 +44,29 @@ class OracleBackend:
         return [o for o in self._scenes[image_id].objects if _centre_inside(o, box)]
 
     def _select(self, image_id: str, box: Box, name: str) -> list[SceneObject]:
-        attrs = parse_noun_phrase(name)
-        return [] if attrs is None else select(self._inside(image_id, box), attrs)
+        return select(self._inside(image_id, box), noun_phrase(name))
 
     def find(self, image_id: str, box: Box, name: str) -> list[Box]:
         """Boxes of the matching objects, in scene order (ImagePatch sorts them)."""
         return [o.box for o in self._select(image_id, box, name)]
 
     def verify_property(self, image_id: str, box: Box, name: str, prop: str) -> bool:
-        """True when some ``name`` object has every attribute word of ``prop``.
-
-        A property with no attribute word (e.g. "left") is never verified.
-        """
-        attrs = parse_noun_phrase(prop)
-        if attrs is None or all(v is None for v in attrs.values()):
-            return False
+        """True when some ``name`` object has every attribute word of ``prop``."""
+        attrs = property_words(prop)
         return bool(select(self._select(image_id, box, name), attrs))
 
     def best_text_match(self, image_id: str, box: Box, options: list[str]) -> str:
         """The option agreeing most with the patch's largest object; ties go to the first."""
+        parsed = [noun_phrase(o) for o in options]
         objects = self._inside(image_id, box)
         if not objects:
             return options[0]
         dominant = max(objects, key=_area)
-
-        def score(option: str) -> float:
-            attrs = parse_noun_phrase(option)
-            return float("-inf") if attrs is None else _agreement(dominant, attrs)
-
-        return max(options, key=score)
+        scores = [_agreement(dominant, attrs) for attrs in parsed]
+        return options[max(range(len(options)), key=lambda k: scores[k])]
 
     def simple_query(self, image_id: str, box: Box, question: str) -> str:
-        """Answers the questions of ``visrep.visual.grammar``: "what colour/shape/pattern/size
-        is X" (the largest X's), "how many X", "is there X".
-
-        Anything else is answered "unknown"; an attribute of an absent object is "none".
-        """
+        """What colour/shape/pattern/size the largest X of the patch has ("none" without an X)."""
         def attribute(objects: Sequence[SceneObject], key: str) -> str:
             return getattr(max(objects, key=_area), key)
 

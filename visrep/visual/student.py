@@ -16,12 +16,12 @@ How a phrase is scored (phrases and questions are read as the oracle reads them,
   calibrated on the train scenes' boxes), not from the crop: crops are scaled to a fixed
   side, so the student cannot see size.  Partial phrases ("red objects", "all stars") thus
   need no prompt of their own.
-- A phrase outside the vocabulary (open-vocabulary use on other data) falls back to the raw
-  cosine similarity with "a photo of a {phrase}.".
+- Text outside the tools' grammar raises ``UnsupportedQuery`` before any pixel is read, as
+  in the oracle.
 - ``find`` keeps the proposals whose score passes a threshold calibrated on train scenes
   (the one maximising F1 over sampled phrases), then applies NMS.
 
-The calibration (``T``, both thresholds, the size cut) and the proposal detector live in
+The calibration (``T``, the threshold, the size cut) and the proposal detector live in
 the student dir (``visrep.vlm.student.StudentDir``: ``backend.json``, ``proposals.pt``);
 ``visrep.visual.calibration.prepare_student_dir`` makes both, and
 ``python -m rayapps.api_accuracy --student-dir DIR`` runs it when they are missing.
@@ -33,7 +33,7 @@ import itertools
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Protocol
 
@@ -41,7 +41,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from visrep.visual.grammar import answer_question, parse_noun_phrase
+from visrep.visual.grammar import answer_question, noun_phrase, property_words
 from visrep.vlm.data import object_crop
 from visrep.vlm.proposals import load_proposals, nms
 from visrep.vlm.student import StudentDir, load_student
@@ -88,7 +88,6 @@ class Calibration:
 
     temperature: float = 0.05
     find_threshold: float = 0.5  # on a parsed phrase's probability
-    raw_threshold: float = 0.2  # on cosine similarity, for phrases outside the vocabulary
     large_side: float = 0.2  # box's longer side / image side above which it is "large"
     nms_iou: float = 0.5
     crop_margin: float = 0.1
@@ -101,8 +100,10 @@ def save_calibration(calibration: Calibration, path: Path) -> None:
 
 
 def load_calibration(path: Path) -> Calibration:
-    """The calibration ``save_calibration`` wrote."""
-    return Calibration(**json.loads(Path(path).read_text()))
+    """The calibration ``save_calibration`` wrote (keys it no longer has, such as the
+    open-vocabulary ``raw_threshold`` of older student dirs, are left out)."""
+    data = json.loads(Path(path).read_text())
+    return Calibration(**{f.name: data[f.name] for f in fields(Calibration) if f.name in data})
 
 
 def consistent(attrs: Attrs) -> Tensor:
@@ -183,16 +184,12 @@ class StudentBackend:
         """(n, K): each proposal's distribution over the full descriptions."""
         return torch.softmax(entry.sims[idx] / self.calibration.temperature, dim=1)
 
-    def _phrase_scores(self, entry: ImageFeatures, idx: Tensor, text: str) -> tuple[Tensor, float]:
-        """Scores of ``text`` for the proposals ``idx``, and the threshold they must pass."""
-        attrs = parse_noun_phrase(text)
-        if attrs is None:
-            sims = entry.embeddings[idx] @ self.embed_texts([plain_prompt(text)])[0]
-            return sims, self.calibration.raw_threshold
+    def _phrase_scores(self, entry: ImageFeatures, idx: Tensor, attrs: Attrs) -> Tensor:
+        """(n,): the probability that each proposal of ``idx`` is what ``attrs`` describes."""
         scores = (self._probs(entry, idx) * consistent(attrs)).sum(1)
         if attrs["size"] is not None:
             scores = scores * (entry.large[idx] == (attrs["size"] == "large")).float()
-        return scores, self.calibration.find_threshold
+        return scores
 
     def _attribute(self, entry: ImageFeatures, i: int, key: str) -> str:
         """The proposal's most probable value of one attribute."""
@@ -207,11 +204,12 @@ class StudentBackend:
 
     def _found(self, image_id: str, box: Box, name: str) -> tuple[ImageFeatures, list[int]]:
         """Indices of the proposals in ``box`` that ``name`` matches, best first, after NMS."""
+        attrs = noun_phrase(name)
         entry, idx = self._inside(image_id, box)
         if len(idx) == 0:
             return entry, []
-        scores, threshold = self._phrase_scores(entry, idx, name)
-        keep = scores > threshold
+        scores = self._phrase_scores(entry, idx, attrs)
+        keep = scores > self.calibration.find_threshold
         idx, scores = idx[keep], scores[keep]
         kept = nms(entry.boxes[idx], scores, self.calibration.nms_iou)
         return entry, idx[kept].tolist()
@@ -225,41 +223,26 @@ class StudentBackend:
 
     def verify_property(self, image_id: str, box: Box, name: str, prop: str) -> bool:
         """True when some found ``name`` object's most probable value of every attribute
-        ``prop`` names is ``prop``'s (its colour beats the other colours, and so on).
-
-        A property with no attribute word (e.g. "left") is never verified, as in the oracle.
-        """
-        attrs = parse_noun_phrase(prop)
-        if attrs is None or all(v is None for v in attrs.values()):
-            return False
+        ``prop`` names is ``prop``'s (its colour beats the other colours, and so on)."""
+        attrs = property_words(prop)
         entry, found = self._found(image_id, box, name)
         fixed = [k for k in ATTRIBUTES if attrs[k] is not None]
         return any(all(self._attribute(entry, i, k) == attrs[k] for k in fixed) for i in found)
 
     def best_text_match(self, image_id: str, box: Box, options: list[str]) -> str:
-        """The option scoring highest on the region's largest proposal; ties go to the first.
-
-        Options are scored as phrases when all of them parse, else by raw similarity.
-        """
+        """The option scoring highest on the region's largest proposal; ties go to the first."""
+        parsed = [noun_phrase(o) for o in options]
         entry, idx = self._inside(image_id, box)
         if len(idx) == 0:
             return options[0]
         b = entry.boxes[idx]
         dominant = idx[int(((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])).argmax())].view(1)
-        if all(parse_noun_phrase(o) is not None for o in options):
-            scores = [float(self._phrase_scores(entry, dominant, o)[0][0]) for o in options]
-        else:
-            sims = self.embed_texts([plain_prompt(o) for o in options]) @ entry.embeddings[dominant][0]
-            scores = sims.tolist()
+        scores = [float(self._phrase_scores(entry, dominant, attrs)[0]) for attrs in parsed]
         return options[max(range(len(options)), key=lambda k: scores[k])]
 
     def simple_query(self, image_id: str, box: Box, question: str) -> str:
-        """Answers the questions of ``visrep.visual.grammar``: "what colour/shape/pattern/size
-        is X" (the largest found X's most probable value), "how many X" (find), "is there X"
-        (find).
-
-        Anything else is answered "unknown"; an attribute of an absent object is "none".
-        """
+        """What colour/shape/pattern/size the largest found X of the patch most probably has
+        ("none" when none is found)."""
         def attribute(found: Sequence[int], key: str) -> str:
             entry = self.image_features(image_id)  # cached by the find before
             b = entry.boxes
@@ -269,12 +252,13 @@ class StudentBackend:
         return answer_question(question, lambda phrase: self._found(image_id, box, phrase)[1], attribute)
 
     def image_text_score(self, image_id: str, box: Box, text: str) -> float:
-        """The best score of ``text`` over the proposals in the box (a phrase's probability,
-        or cosine similarity for other text); -1.0 when the box holds no proposal."""
+        """The best probability of the phrase over the proposals in the box; -1.0 when the
+        box holds no proposal."""
+        attrs = noun_phrase(text)
         entry, idx = self._inside(image_id, box)
         if len(idx) == 0:
             return -1.0
-        return float(self._phrase_scores(entry, idx, text)[0].max())
+        return float(self._phrase_scores(entry, idx, attrs).max())
 
 
 # ---------------------------------------------------------------- loading
