@@ -19,19 +19,17 @@ from typing import Any
 
 import ray
 
-from actors.executor import ExecutorActor
 from actors.learner import LearnerActor
-from actors.sampler import SamplerActor
-from actors.scorer import ScorerActor
 from rayapps.cluster import actor_options, connect
-from rayapps.pipeline import PhaseOutput, Pools, run_phase
+from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_phase
+from rayapps.pools import spawn_pools
 from rayapps.tracking import Tracker, summary_line
-from visrep.cli import SetupError, cache_dir, resolve_path, run_main
+from visrep.cli import cache_dir, run_main
 from visrep.config import Config, PromptConfig, load_config
 from visrep.distributed import free_port
 from visrep.policy.models import resolve_model
 from visrep.selftrain import trajectories as T
-from visrep.selftrain.examples import Seed, load_seeds, seed_examples, training_examples
+from visrep.selftrain.examples import Seed, config_seeds, seed_examples, training_examples
 from visrep.selftrain.filtering import select_for_training
 from visrep.selftrain.metrics import heldout_table, phase_metrics, solve_rate
 from visrep.selftrain.rundir import RunDir, prepare_run_dir
@@ -47,22 +45,6 @@ class SelfTrain:
         self.rd = RunDir(Path(cfg.run.dir).resolve())
         self.pools: Pools | None = None
         self.tracker: Tracker | None = None
-
-    # ---- setup -------------------------------------------------------------------
-    def _spawn(self, world: Path, model_dir: Path, version: int, seeds: list[Seed]) -> Pools:
-        cfg, res = self.cfg, self.cfg.resources
-        sampler_cls = ray.remote(SamplerActor)
-        samplers = [
-            sampler_cls.options(**actor_options(res.sampler_cpus, res.sampler_gpus, {
-                "VLLM_CPU_KVCACHE_SPACE": str(cfg.sampler.kv_cache_gib)})).remote(
-                str(model_dir), version, cfg.policy, cfg.sampler, seeds, cfg.run.seed + n)
-            for n in range(res.samplers)
-        ]
-        executors = [ray.remote(ExecutorActor).options(**actor_options(res.executor_cpus, 0))
-                     .remote(str(world), cfg.visual, cfg.executor) for _ in range(res.executors)]
-        scorers = [ray.remote(ScorerActor).options(**actor_options(res.scorer_cpus, 0)).remote()
-                   for _ in range(res.scorers)]
-        return Pools(samplers, executors, scorers)
 
     def _load_policy(self, model_dir: Path, version: int) -> None:
         assert self.pools is not None
@@ -147,7 +129,10 @@ class SelfTrain:
 
     def _eval(self, i: int, heldout: list[Task]) -> None:
         self._load_policy(self.rd.checkpoint(i).resolve(), i)
-        metrics = self._finish_phase(i, "eval", self._phase(i, "eval", heldout, 1, 0.0))
+        assert self.pools is not None
+        out = run_eval(self.pools, heldout, iteration=i, prompt=self.cfg.prompt,
+                       batch_tasks=self.cfg.sampler.batch_tasks)
+        metrics = self._finish_phase(i, "eval", out)
         print(f"iteration {i} held-out accuracy: {summary_line(metrics, 'eval')}")
 
     # ---- the loop ----------------------------------------------------------------
@@ -156,10 +141,7 @@ class SelfTrain:
         prepare_run_dir(self.rd, cfg)
         world = run_world(self.rd.root, cfg.world)
         train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
-        seeds_file = resolve_path(cfg.warm_start.seeds_file)
-        if not seeds_file.is_file():
-            raise SetupError(f"warm_start.seeds_file {seeds_file} does not exist")
-        seeds = load_seeds(seeds_file)
+        seeds = config_seeds(cfg.warm_start.seeds_file)
         base = resolve_model(cfg.policy, cache_dir())
         connect(cfg.resources, cfg.resources.learners)
         self.tracker = Tracker(cfg, self.rd.root)
@@ -168,7 +150,7 @@ class SelfTrain:
         status = "FAILED"
         try:
             start = self.rd.checkpoint(0).resolve() if self.rd.done(0, "init") else base
-            self.pools = self._spawn(world, start, 0, seeds)
+            self.pools = spawn_pools(cfg, world, start, 0, seeds)
             if not self.rd.done(0, "init"):
                 self._init(base, train, seeds)
             if not self.rd.done(0, "eval"):

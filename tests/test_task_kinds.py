@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import visrep  # noqa: F401  (first: applies the torchvision fix)
+from visrep.programs.baselines import PASSTHROUGH_TOOL
 from visrep.programs.records import ExecResult
 from visrep.programs.runs import RUN_POLICY
 from visrep.rewards import REWARDS, score
@@ -22,6 +23,7 @@ from visrep.world.records import TASK_KINDS, KindTable, Task
 
 REGISTRIES: dict[str, KindTable] = {
     "world": WORLD_KINDS, "return contract": RETURN_CONTRACT, "run policy": RUN_POLICY, "reward": REWARDS,
+    "pass-through tool": PASSTHROUGH_TOOL,
 }
 
 

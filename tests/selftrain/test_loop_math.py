@@ -3,12 +3,21 @@
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from visrep.programs.records import ExecResult, Program
 from visrep.rewards.records import Reward
 from visrep.selftrain import trajectories as T
 from visrep.selftrain.filtering import program_key, select_for_training
-from visrep.selftrain.metrics import heldout_table, phase_metrics, solve_rate
+from visrep.selftrain.metrics import (
+    accuracy_json,
+    accuracy_markdown,
+    accuracy_table,
+    heldout_table,
+    phase_metrics,
+    solve_rate,
+    table_splits,
+)
 from visrep.world.records import Task
 
 SRC_A = "def execute_command(image):\n    return image.exists('star')\n"
@@ -16,8 +25,9 @@ SRC_A_REFORMATTED = "def execute_command(image):\n    # a comment\n    return im
 SRC_B = "def execute_command(image):\n    return image.count('star') > 0\n"
 
 
-def _row(task_id: str, source: str, reward: float, status: str = "ok", kind: str = "vqa") -> dict:
-    task = Task(task_id, kind, "Is there a star?", ("img",), {"answer": "yes"}, meta={"template": "exist"})
+def _row(task_id: str, source: str, reward: float, status: str = "ok", kind: str = "vqa",
+         split: str = "train") -> dict:
+    task = Task(task_id, kind, "Is there a star?", ("img",), {"answer": "yes"}, split, meta={"template": "exist"})
     return T.make_row(1, "grow", 0, task, Program(task_id, source), ExecResult(status, "yes"),
                       Reward(reward, "d"))
 
@@ -61,6 +71,24 @@ def test_heldout_table_has_a_row_per_evaluated_iteration() -> None:
     assert head.split()[-2:] == ["detect", "vqa"]
     assert first.split() == ["iteration", "0", "nan", "0.250"]
     assert second.split() == ["iteration", "2", "nan", "0.500"]
+
+
+def test_accuracy_table_per_kind_and_split_whatever_the_split_names() -> None:
+    rows = [_row("v1", SRC_A, 1.0), _row("v2", SRC_A, 0.0), _row("v3", SRC_A, 1.0, split="novel"),
+            _row("d1", SRC_A, 0.5, kind="detect", split="heldout")]
+    table = accuracy_table(rows)
+    assert table == {"detect": {"heldout": (0.5, 1), "all": (0.5, 1)},
+                     "vqa": {"train": (0.5, 2), "novel": (1.0, 1), "all": (2 / 3, 3)}}
+    assert list(table) == ["detect", "vqa"]  # TASK_KINDS order, not the rows'
+    assert table_splits(table) == ["heldout", "train", "novel", "all"]
+    head, rule, detect, vqa = accuracy_markdown(table).splitlines()
+    assert head == "| kind | heldout | train | novel | all |" and rule == "|---|---|---|---|---|"
+    assert detect == "| detect | 0.500 (n=1) | - | - | 0.500 (n=1) |"
+    assert vqa == "| vqa | - | 0.500 (n=2) | 1.000 (n=1) | 0.667 (n=3) |"
+    assert accuracy_json(table)["vqa"]["novel"] == {"mean": 1.0, "n": 1}
+    assert accuracy_table([]) == {}
+    with pytest.raises(ValueError, match="split 'all' is reserved"):
+        accuracy_table([_row("v1", SRC_A, 1.0, split="all")])
 
 
 def test_trajectories_round_trip_and_open_in_pandas(tmp_path: Path) -> None:

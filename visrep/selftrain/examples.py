@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from visrep.cli import SetupError, resolve_path
 from visrep.config import PromptConfig
 from visrep.programs.prompt import render_prompt
 from visrep.programs.text import indent_body, program_body
@@ -43,6 +44,15 @@ def load_seeds(path: Path) -> list[Seed]:
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{n}: not a seed program ({exc})") from None
     return seeds
+
+
+def config_seeds(seeds_file: str) -> list[Seed]:
+    """The seeds of ``warm_start.seeds_file`` (resolved like every config path); a missing
+    file is a SetupError, since the policy's prompt and its warm start both need them."""
+    path = resolve_path(seeds_file)
+    if not path.is_file():
+        raise SetupError(f"warm_start.seeds_file {path} does not exist")
+    return load_seeds(path)
 
 
 def few_shot_examples(seeds: list[Seed], kind: str, count: int) -> list[tuple[str, str, str]]:

@@ -1,4 +1,5 @@
-"""Per-iteration metrics from trajectory rows (what MLflow plots)."""
+"""Metrics from trajectory rows: per iteration (what MLflow plots) and per kind x split
+(what ``rayapps.evaluate`` reports)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from visrep.programs.records import EXEC_STATUSES
 from visrep.selftrain import trajectories as T
+from visrep.world.records import TASK_KINDS
 
 
 def _mean(values: list[float]) -> float:
@@ -58,3 +60,54 @@ def heldout_table(evals: dict[int, dict[str, float]], kinds: Sequence[str]) -> s
     lines += [f"  iteration {i:2d}".ljust(33) + " ".join(
         f"{info.get(f'eval/reward/{k}', float('nan')):9.3f}" for k in kinds) for i, info in evals.items()]
     return "\n".join(lines)
+
+
+# The column of ``accuracy_table`` over every split of a kind.
+ALL_SPLITS = "all"
+
+# task kind -> split (each present, then ALL_SPLITS) -> (mean reward, number of programs)
+AccuracyTable = dict[str, dict[str, tuple[float, int]]]
+
+
+def accuracy_table(rows: list[dict[str, Any]]) -> AccuracyTable:
+    """Mean reward per task kind and split, and over all splits, with the program counts.
+
+    With one greedy program per task (evaluation) the mean is the accuracy.  Kinds follow
+    TASK_KINDS; splits follow their first row, whatever their names (a split named like
+    ``ALL_SPLITS`` is refused rather than merged into the total).
+    """
+    cells: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        if row[T.SPLIT] == ALL_SPLITS:
+            raise ValueError(f"task {row[T.TASK_ID]}: split {ALL_SPLITS!r} is reserved for the total")
+        cells[row[T.KIND]][row[T.SPLIT]].append(row[T.REWARD])
+    kinds = [k for k in TASK_KINDS if k in cells] + sorted(k for k in cells if k not in TASK_KINDS)
+    table: AccuracyTable = {}
+    for kind in kinds:
+        table[kind] = {split: (_mean(rewards), len(rewards)) for split, rewards in cells[kind].items()}
+        every = [r for rewards in cells[kind].values() for r in rewards]
+        table[kind][ALL_SPLITS] = (_mean(every), len(every))
+    return table
+
+
+def table_splits(table: AccuracyTable) -> list[str]:
+    """The table's columns: every split in the order first met, then ``ALL_SPLITS``."""
+    splits = dict.fromkeys(s for per_split in table.values() for s in per_split if s != ALL_SPLITS)
+    return [*splits, ALL_SPLITS]
+
+
+def accuracy_markdown(table: AccuracyTable) -> str:
+    """The table as markdown: a row per kind, a column per split; "mean (n=N)" cells, "-"
+    where a kind has no task of that split."""
+    splits = table_splits(table)
+    lines = ["| kind | " + " | ".join(splits) + " |", "|---" * (len(splits) + 1) + "|"]
+    for kind, per_split in table.items():
+        cells = [f"{per_split[s][0]:.3f} (n={per_split[s][1]})" if s in per_split else "-" for s in splits]
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def accuracy_json(table: AccuracyTable) -> dict[str, dict[str, dict[str, float | int]]]:
+    """The table as plain JSON data: ``{kind: {split: {"mean": m, "n": n}}}``."""
+    return {kind: {split: {"mean": mean, "n": n} for split, (mean, n) in per_split.items()}
+            for kind, per_split in table.items()}

@@ -23,6 +23,7 @@ ITERATION = "iteration"
 PHASE = "phase"
 TASK_ID = "task_id"
 KIND = "kind"
+SPLIT = "split"
 TEMPLATE = "template"
 SAMPLE = "sample"
 SOURCE = "source"
@@ -42,6 +43,7 @@ SCHEMA = pa.schema([
     (PHASE, pa.string()),
     (TASK_ID, pa.string()),
     (KIND, pa.string()),
+    (SPLIT, pa.string()),  # the task's split (null in files written before it was kept)
     (TEMPLATE, pa.string()),
     (SAMPLE, pa.int32()),
     (SOURCE, pa.string()),
@@ -66,6 +68,7 @@ def make_row(iteration: int, phase: str, sample: int, task: Task, program: Progr
         PHASE: phase,
         TASK_ID: task.id,
         KIND: task.kind,
+        SPLIT: task.split,
         TEMPLATE: str(task.meta.get("template", "")),
         SAMPLE: sample,
         SOURCE: program.source,

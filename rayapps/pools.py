@@ -1,0 +1,52 @@
+"""The role actors a phase runs on, spawned from the config the same way for every job.
+
+``rayapps.selftrain`` and ``rayapps.evaluate`` both build their samplers, executors and
+scorers here, so an evaluation's numbers come from the very pieces the loop's eval phase
+uses.  Each role is its own function because a job may not need all three: a baseline's
+programs are given, so it spawns no sampler.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from actors.executor import ExecutorActor
+from actors.sampler import SamplerActor
+from actors.scorer import ScorerActor
+from rayapps.cluster import actor_options
+from rayapps.pipeline import Pools
+from visrep.config import Config
+from visrep.selftrain.examples import Seed
+
+
+def spawn_samplers(cfg: Config, model_dir: Path, version: int, seeds: list[Seed]) -> list[Any]:
+    """``resources.samplers`` vLLM engines serving ``model_dir`` as policy ``version``,
+    each seeded apart (``run.seed + n``)."""
+    res = cfg.resources
+    options = actor_options(res.sampler_cpus, res.sampler_gpus,
+                            {"VLLM_CPU_KVCACHE_SPACE": str(cfg.sampler.kv_cache_gib)})
+    return [ray.remote(SamplerActor).options(**options).remote(
+                str(model_dir), version, cfg.policy, cfg.sampler, seeds, cfg.run.seed + n)
+            for n in range(res.samplers)]
+
+
+def spawn_executors(cfg: Config, world: Path) -> list[Any]:
+    """``resources.executors`` sandbox executors on ``world`` with the ``visual`` backend."""
+    res = cfg.resources
+    return [ray.remote(ExecutorActor).options(**actor_options(res.executor_cpus, 0))
+            .remote(str(world), cfg.visual, cfg.executor) for _ in range(res.executors)]
+
+
+def spawn_scorers(cfg: Config) -> list[Any]:
+    """``resources.scorers`` reward scorers."""
+    res = cfg.resources
+    return [ray.remote(ScorerActor).options(**actor_options(res.scorer_cpus, 0)).remote()
+            for _ in range(res.scorers)]
+
+
+def spawn_pools(cfg: Config, world: Path, model_dir: Path, version: int, seeds: list[Seed]) -> Pools:
+    """All three roles: what a phase that samples (grow, eval) runs on."""
+    return Pools(spawn_samplers(cfg, model_dir, version, seeds), spawn_executors(cfg, world), spawn_scorers(cfg))
