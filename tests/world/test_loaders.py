@@ -29,7 +29,7 @@ def test_tasks_round_trip(world: Path) -> None:
         if kind != "images":
             assert sum(t.kind == kind and t.split == split for t in tasks) == count
     assert len({t.id for t in tasks}) == len(tasks)
-    assert all(t.id.startswith(t.kind + "/") and t.meta["template"] for t in tasks)
+    assert all(t.id.startswith(t.kind + "/") and t.meta["template"] and t.meta["reference"] for t in tasks)
     assert all(image_path(world, i).is_file() for t in tasks for i in t.images)
 
 
@@ -70,6 +70,7 @@ def test_real_formats_load(real: Path) -> None:
     assert tasks["detect/6"].annotation == {"boxes": [[1.0, 2.0, 4.0, 6.0]]}
     assert tasks["vqa/201307251"].annotation == {"answer": "yes"} and tasks["vqa/201307251"].split == "unknown"
     assert [t.id for t in load_tasks(real, "val")] == ["detect/6"]
+    assert all(t.meta == {} for t in tasks.values())  # no template, no reference program: absent
     assert image_path(real, "COCO_000042").suffix == ".jpg"
 
 
@@ -83,6 +84,8 @@ def test_real_formats_load(real: Path) -> None:
      r"refs.json: refs\[0\]: image_id 99 not in instances.json"),
     ("retrieval.json", [{"id": 1, "caption": "c", "images": ["a"], "index": 3}],
      r"retrieval.json: retrieval\[0\]: index 3"),
+    ("questions.json", {"1": {"imageId": "a", "question": "Q?", "answer": "no", "reference": None}},
+     r"questions.json: question 1: field 'reference' has bad value None"),
     ("instances.json", "{not json", r"instances.json: cannot read JSON"),
 ])
 def test_bad_input_names_file_and_fault(real: Path, name: str, content: object, message: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 from visrep.world import load_scenes, load_tasks
 from visrep.world import predicates as P
 from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Scene, SceneObject, Task
+from visrep.world.references import RELATION_TESTS
 from visrep.world.retrieval import caption_holds, make_retrieve
 from visrep.world.scenes import generate_scene
 from visrep.world.tasks import DETECT_TEMPLATES, make_detect, make_vqa
@@ -111,6 +112,11 @@ def test_generators_cover_every_template_and_check() -> None:
     }
     assert templates["retrieve"] == {"single", "pair", "relation", "count"}
     assert 0.25 < answers["yes"] / (answers["yes"] + answers["no"]) < 0.75  # not a constant
+
+
+def test_reference_relations_are_the_predicates() -> None:
+    """A reference program tests each relation the predicates define, and no other."""
+    assert RELATION_TESTS.keys() == P.RELATIONS.keys()
 
 
 def small(color: str, shape: str, box: tuple[float, float, float, float]) -> SceneObject:

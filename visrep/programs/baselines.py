@@ -6,6 +6,11 @@ retrieval).  It measures how much a task can be answered without a program: with
 answer only visual primitives, a task sentence is out of their grammar, so it should score
 low; where it scores high, the benchmark does not need programs.  The tools are named
 from the visual API's own methods, so a renamed tool fails here at import, not in a run.
+
+The reference baseline runs the program the world's generator wrote with each task
+(``Task.meta["reference"]``, ``visrep.world.references``): correct by construction and
+within the tools' grammar, so its accuracy is the ceiling the tools allow (1.0 with the
+oracle; below that, the tools' own errors).
 """
 
 from __future__ import annotations
@@ -24,11 +29,25 @@ PASSTHROUGH_TOOL: KindTable[Callable[..., object]] = KindTable("pass-through too
 })
 
 
+def _source(body: str) -> str:
+    """The full program with this body."""
+    return f"{DEF_LINE}\n{indent_body(body)}\n"
+
+
 def passthrough_program(task: Task) -> str:
     """``return image.<tool>(<task text>)``: the text as a Python literal, so any text is safe."""
-    call = f"return {ARGUMENT}.{PASSTHROUGH_TOOL[task.kind].__name__}({task.text!r})"
-    return f"{DEF_LINE}\n{indent_body(call)}\n"
+    return _source(f"return {ARGUMENT}.{PASSTHROUGH_TOOL[task.kind].__name__}({task.text!r})")
+
+
+def reference_program(task: Task) -> str:
+    """The task's reference program; ValueError (one line, naming the task) when it has none,
+    as tasks from files without a "reference" field (real data) do."""
+    body = task.meta.get("reference")
+    if not body:
+        raise ValueError(f"task {task.id} has no reference program (its task file gives no 'reference'; "
+                         "worlds built by visrep.world write one per task)")
+    return _source(body)
 
 
 # Baseline name (``rayapps.evaluate --baseline``) -> the program it runs on a task.
-BASELINES: dict[str, Callable[[Task], str]] = {"passthrough": passthrough_program}
+BASELINES: dict[str, Callable[[Task], str]] = {"passthrough": passthrough_program, "reference": reference_program}

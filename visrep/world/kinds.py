@@ -11,7 +11,10 @@ the shapes real data comes in (records without a split get split "unknown"):
 - retrieve, retrieval.json: a list of {id, caption, images, index, split}.
 
 The world also writes each task's generator template ("template", or GQA's
-types.detailed), which reads back into ``Task.meta``.
+types.detailed) and its reference program ("reference": the body of a correct program,
+references.py), which read back into ``Task.meta``; both are optional on read, so files
+without them (real data) load with neither.  A refs.json reference serves every sentence
+of its ref, as sentences are paraphrases of one referent.
 """
 
 from __future__ import annotations
@@ -48,6 +51,15 @@ def _number(task: Task) -> int:
     return int(task.id.split("/")[1])
 
 
+def _meta(template: Any, record: dict, path: Path, where: str) -> dict[str, Any]:
+    """A record's generator facts as ``Task.meta``: its template (when it names one) and its
+    reference program (when it has one, a str)."""
+    meta: dict[str, Any] = {"template": template} if template else {}
+    if "reference" in record:
+        meta["reference"] = field(record, "reference", path, where, str)
+    return meta
+
+
 # ---------------------------------------------------------------- detect
 
 
@@ -65,7 +77,7 @@ def _write_refs(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
         refs.append({"ref_id": number, "image_id": coco_id[task.images[0]],
                      "file_name": f"{task.images[0]}.png", "split": task.split,
                      "sentences": [{"sent": task.text, "sent_id": number}], **where,
-                     "template": task.meta["template"]})
+                     "template": task.meta["template"], "reference": task.meta["reference"]})
     return refs
 
 
@@ -90,7 +102,7 @@ def _read_refs(path: Path) -> list[Task]:
         else:
             raise ValueError(f"{path}: {where}: needs 'boxes', 'bbox' or an 'ann_id' in instances.json")
         ref_id = field(ref, "ref_id", path, where, (int, str))
-        meta = {"template": ref["template"]} if "template" in ref else {}
+        meta = _meta(ref.get("template"), ref, path, where)
         for k, sentence in enumerate(field(ref, "sentences", path, where, list)):
             text = field(sentence, "sent", path, f"{where}.sentences[{k}]", str)
             tid = f"detect/{ref_id}" + (f".{k}" if k else "")
@@ -110,7 +122,8 @@ def _generate_vqa(scene: Scene, rng: random.Random, task_id: str, split: str,
 def _write_questions(tasks: list[Task], coco_id: dict[str, int]) -> dict[str, dict]:
     return {str(_number(task)): {"imageId": task.images[0], "question": task.text,
                                  "answer": task.annotation["answer"], "split": task.split,
-                                 "types": {"detailed": task.meta["template"]}}
+                                 "types": {"detailed": task.meta["template"]},
+                                 "reference": task.meta["reference"]}
             for task in tasks}
 
 
@@ -118,12 +131,11 @@ def _read_questions(path: Path) -> list[Task]:
     tasks = []
     for qid, q in read_json(path, dict).items():
         where = f"question {qid}"
-        template = q.get("types", {}).get("detailed") if isinstance(q, dict) else None
         tasks.append(Task(
             f"vqa/{qid}", "vqa", field(q, "question", path, where, str),
             (field(q, "imageId", path, where, str),),
             {"answer": field(q, "answer", path, where, str)}, q.get("split", UNKNOWN),
-            {"template": template} if template else {},
+            _meta(q.get("types", {}).get("detailed"), q, path, where),
         ))
     return tasks
 
@@ -134,7 +146,7 @@ def _read_questions(path: Path) -> list[Task]:
 def _write_retrieval(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
     return [{"id": _number(task), "caption": task.text, "images": list(task.images),
              "index": task.annotation["index"], "split": task.split,
-             "template": task.meta["template"]} for task in tasks]
+             "template": task.meta["template"], "reference": task.meta["reference"]} for task in tasks]
 
 
 def _read_retrieval(path: Path) -> list[Task]:
@@ -148,7 +160,7 @@ def _read_retrieval(path: Path) -> list[Task]:
         tasks.append(Task(
             f"retrieve/{field(r, 'id', path, where, (int, str))}", "retrieve",
             field(r, "caption", path, where, str), images, {"index": index},
-            r.get("split", UNKNOWN), {"template": r["template"]} if "template" in r else {},
+            r.get("split", UNKNOWN), _meta(r.get("template"), r, path, where),
         ))
     return tasks
 

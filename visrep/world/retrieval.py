@@ -19,6 +19,7 @@ import random
 import re
 
 from visrep.world import predicates as P
+from visrep.world import references as R
 from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Box, Scene, SceneObject, Task
 from visrep.world.scenes import fits, place_object
 from visrep.world.tasks import attrs_of
@@ -50,6 +51,7 @@ class _Caption:
     text: str
     mentioned: tuple[SceneObject, ...]  # the objects the caption is about
     attrs: tuple[P.Attrs, ...]  # the phrase that mentions each of them
+    reference: str  # the body of a program scoring an image 1.0 if the caption holds, else 0.0
 
 
 def _phrase(obj: SceneObject, rng: random.Random) -> P.Attrs:
@@ -62,21 +64,24 @@ def _draft_caption(scene: Scene, rng: random.Random, template: str) -> _Caption 
     if template == "single":
         obj = rng.choice(objects)
         attrs = _phrase(obj, rng)
-        return _Caption(template, P.with_article(P.describe(attrs)), (obj,), (attrs,))
+        phrase = P.describe(attrs)
+        return _Caption(template, P.with_article(phrase), (obj,), (attrs,), R.caption_single(phrase))
     if template == "count":
         attrs = attrs_of(rng.choice(objects), rng.choice((("shape",), ("color",), ("color", "shape"))))
         found = tuple(P.select(objects, attrs))
         if len(found) >= len(NUMBERS):
             return None
-        text = f"{NUMBERS[len(found)]} {P.describe(attrs, plural_noun=len(found) != 1)}"
-        return _Caption(template, text, found, (attrs,) * len(found))
+        phrase = P.describe(attrs, plural_noun=len(found) != 1)
+        reference = R.caption_count(len(found), phrase)
+        return _Caption(template, f"{NUMBERS[len(found)]} {phrase}", found, (attrs,) * len(found), reference)
     if len(objects) < 2:
         return None
     a, b = rng.sample(objects, 2)
     pa, pb = _phrase(a, rng), _phrase(b, rng)
     word = "and" if template == "pair" else rng.choice([r for r, f in P.RELATIONS.items() if f(a, b)])
-    text = f"{P.with_article(P.describe(pa))} {word} {P.with_article(P.describe(pb))}"
-    return _Caption(template, text, (a, b), (pa, pb))
+    first, second = P.describe(pa), P.describe(pb)
+    text = f"{P.with_article(first)} {word} {P.with_article(second)}"
+    return _Caption(template, text, (a, b), (pa, pb), R.caption_pair(first, word, second))
 
 
 def _moved(obj: SceneObject, center: tuple[float, float]) -> SceneObject:
@@ -160,6 +165,6 @@ def make_retrieve(
         rng.shuffle(candidates)
         index = candidates.index(scene)
         images = tuple(c.image_id for c in candidates)
-        meta = {"template": template}
+        meta = {"template": template, "reference": caption.reference}
         return Task(task_id, "retrieve", caption.text, images, {"index": index}, split, meta), negatives
     return None

@@ -4,7 +4,9 @@
 
 Each generator tries its templates in random order and keeps the first one the scene
 supports; every "the ..." phrase is checked unique through predicates.refer, so a phrase
-never names an object other than the one whose box or attribute is the answer.
+never names an object other than the one whose box or attribute is the answer.  Each
+template also writes the task's reference program (references.py) from the same choices,
+drawing no random number for it, so the world's images and texts do not depend on it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import random
 from collections.abc import Callable
 
 from visrep.world import predicates as P
+from visrep.world import references as R
 from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Scene, SceneObject, Task
 
-# (template, text, payload): payload is the vqa annotation, or {"objects": [...]} for detect
-Draft = tuple[str, str, dict]
+# (template, text, payload, reference): payload is the vqa annotation, or {"objects": [...]}
+# for detect; reference is the body of a program computing the answer (references.py)
+Draft = tuple[str, str, dict, str]
 _VALUES = {"size": SIZES, "pattern": PATTERNS, "color": COLORS, "shape": SHAPES}
 
 
@@ -41,16 +45,18 @@ def unique_phrase(
     scene: Scene, obj: SceneObject, rng: random.Random, exclude: str | None = None,
     suffix: str = "",
 ) -> str | None:
-    """A shortest phrase (without "the") that names only ``obj``; None if there is none.
+    """A shortest phrase (without "the") that, followed by ``suffix``, names only ``obj``;
+    None if there is none.
 
     ``exclude`` keeps one attribute out (a question about colour must not say it);
-    ``suffix`` is a relation tail ("left of the blue star") the phrase may lean on.
+    ``suffix`` is a relation tail ("left of the blue star") the phrase may lean on; it is
+    not part of the phrase returned, so a program can find the phrase's objects.
     """
     for keys in _subsets(rng, exclude):
         if not keys and not suffix:
             continue
-        phrase = " ".join(filter(None, [P.describe(attrs_of(obj, keys)), suffix]))
-        if P.refer(scene.objects, "the " + phrase) == [obj]:
+        phrase = P.describe(attrs_of(obj, keys))
+        if P.refer(scene.objects, " ".join(filter(None, ["the", phrase, suffix]))) == [obj]:
             return phrase
     return None
 
@@ -74,7 +80,7 @@ def _pair(scene: Scene, rng: random.Random) -> tuple[SceneObject, SceneObject]:
 def _detect_unique(scene: Scene, rng: random.Random) -> Draft | None:
     obj = rng.choice(scene.objects)
     phrase = unique_phrase(scene, obj, rng)
-    return phrase and ("unique", f"the {phrase}", {"objects": [obj]})
+    return phrase and ("unique", f"the {phrase}", {"objects": [obj]}, R.the_object(phrase))
 
 
 def _detect_relation(scene: Scene, rng: random.Random) -> Draft | None:
@@ -83,13 +89,18 @@ def _detect_relation(scene: Scene, rng: random.Random) -> Draft | None:
     anchor_phrase = unique_phrase(scene, anchor, rng)
     if anchor_phrase is None:
         return None
-    phrase = unique_phrase(scene, target, rng, suffix=f"{relation} the {anchor_phrase}")
-    return phrase and ("relation", f"the {phrase}", {"objects": [target]})
+    suffix = f"{relation} the {anchor_phrase}"
+    phrase = unique_phrase(scene, target, rng, suffix=suffix)
+    if phrase is None:
+        return None
+    reference = R.related_object(phrase, relation, anchor_phrase)
+    return "relation", f"the {phrase} {suffix}", {"objects": [target]}, reference
 
 
 def _detect_all(scene: Scene, rng: random.Random) -> Draft:
     attrs = _partial(rng, scene, real=True)
-    return "all", f"all {P.describe(attrs, plural_noun=True)}", {"objects": P.select(scene.objects, attrs)}
+    phrase = P.describe(attrs, plural_noun=True)
+    return "all", f"all {phrase}", {"objects": P.select(scene.objects, attrs)}, R.all_objects(phrase)
 
 
 # ---------------------------------------------------------------- vqa
@@ -106,21 +117,24 @@ def _yes(flag: bool) -> str:
 
 def _vqa_exist(scene: Scene, rng: random.Random) -> Draft:
     attrs = _partial(rng, scene, real=rng.random() < 0.5)
-    text = f"Is there {P.with_article(P.describe(attrs))}?"
-    return "exist", text, {"answer": _yes(bool(P.select(scene.objects, attrs)))}
+    phrase = P.describe(attrs)
+    text = f"Is there {P.with_article(phrase)}?"
+    return "exist", text, {"answer": _yes(bool(P.select(scene.objects, attrs)))}, R.exists(phrase)
 
 
 def _vqa_count(scene: Scene, rng: random.Random) -> Draft:
     attrs = _partial(rng, scene, real=rng.random() < 0.8)
-    text = f"How many {P.describe(attrs, plural_noun=True)} are there?"
-    return "count", text, {"answer": str(len(P.select(scene.objects, attrs)))}
+    phrase = P.describe(attrs, plural_noun=True)
+    text = f"How many {phrase} are there?"
+    return "count", text, {"answer": str(len(P.select(scene.objects, attrs)))}, R.count(phrase)
 
 
 def _vqa_query(scene: Scene, rng: random.Random) -> Draft | None:
     attr = rng.choice(list(_QUERY_TEXT))
     obj = rng.choice(scene.objects)
     phrase = unique_phrase(scene, obj, rng, exclude=attr)
-    return phrase and (f"query_{attr}", _QUERY_TEXT[attr].format(phrase), {"answer": getattr(obj, attr)})
+    return phrase and (f"query_{attr}", _QUERY_TEXT[attr].format(phrase), {"answer": getattr(obj, attr)},
+                       R.query(attr, phrase))
 
 
 def _vqa_compare(scene: Scene, rng: random.Random) -> Draft | None:
@@ -131,10 +145,10 @@ def _vqa_compare(scene: Scene, rng: random.Random) -> Draft | None:
         return None
     if attr == "size":
         larger = a.size == "large" and b.size == "small"
-        return "compare_size", f"Is the {pa} larger than the {pb}?", {"answer": _yes(larger)}
+        return "compare_size", f"Is the {pa} larger than the {pb}?", {"answer": _yes(larger)}, R.larger(pa, pb)
     same = getattr(a, attr) == getattr(b, attr)
     text = f"Do the {pa} and the {pb} have the same {attr}?"
-    return f"compare_{attr}", text, {"answer": _yes(same)}
+    return f"compare_{attr}", text, {"answer": _yes(same)}, R.same(attr, pa, pb)
 
 
 def _vqa_relate_query(scene: Scene, rng: random.Random) -> Draft | None:
@@ -146,7 +160,10 @@ def _vqa_relate_query(scene: Scene, rng: random.Random) -> Draft | None:
         return None
     suffix = f"{relation} the {anchor_phrase}"
     phrase = unique_phrase(scene, target, rng, exclude=attr, suffix=suffix)
-    return phrase and ("relate_query", _QUERY_TEXT[attr].format(phrase), {"answer": getattr(target, attr)})
+    if phrase is None:
+        return None
+    return ("relate_query", _QUERY_TEXT[attr].format(f"{phrase} {suffix}"), {"answer": getattr(target, attr)},
+            R.related_query(attr, phrase, relation, anchor_phrase))
 
 
 def _vqa_relate_verify(scene: Scene, rng: random.Random) -> Draft | None:
@@ -156,7 +173,7 @@ def _vqa_relate_verify(scene: Scene, rng: random.Random) -> Draft | None:
     if pa is None or pb is None:
         return None
     answer = _yes(P.RELATIONS[relation](a, b))
-    return "relate_verify", f"Is the {pa} {relation} the {pb}?", {"answer": answer}
+    return "relate_verify", f"Is the {pa} {relation} the {pb}?", {"answer": answer}, R.relation_holds(pa, relation, pb)
 
 
 def _vqa_logic(scene: Scene, rng: random.Random) -> Draft:
@@ -164,8 +181,9 @@ def _vqa_logic(scene: Scene, rng: random.Random) -> Draft:
     op = rng.choice(("and", "or"))
     found = [bool(P.select(scene.objects, a)) for a in (first, second)]
     answer = all(found) if op == "and" else any(found)
-    a, b = (P.with_article(P.describe(x)) for x in (first, second))
-    return f"logic_{op}", f"Is there {a} {op} {b}?", {"answer": _yes(answer)}
+    a, b = (P.describe(x) for x in (first, second))
+    text = f"Is there {P.with_article(a)} {op} {P.with_article(b)}?"
+    return f"logic_{op}", text, {"answer": _yes(answer)}, R.logic(op, a, b)
 
 
 Generator = Callable[[Scene, random.Random], Draft | None]
@@ -193,12 +211,14 @@ def _first_draft(scene: Scene, rng: random.Random, templates: tuple[Generator, .
 
 def make_detect(scene: Scene, rng: random.Random, task_id: str, split: str) -> Task:
     """A grounding task: a referring phrase → the boxes of every object it names."""
-    template, text, found = _first_draft(scene, rng, DETECT_TEMPLATES)
+    template, text, found, reference = _first_draft(scene, rng, DETECT_TEMPLATES)
     boxes = [list(o.box) for o in found["objects"]]
-    return Task(task_id, "detect", text, (scene.image_id,), {"boxes": boxes}, split, {"template": template})
+    meta = {"template": template, "reference": reference}
+    return Task(task_id, "detect", text, (scene.image_id,), {"boxes": boxes}, split, meta)
 
 
 def make_vqa(scene: Scene, rng: random.Random, task_id: str, split: str) -> Task:
     """A GQA-style question with a one-word lowercase answer."""
-    template, text, annotation = _first_draft(scene, rng, VQA_TEMPLATES)
-    return Task(task_id, "vqa", text, (scene.image_id,), annotation, split, {"template": template})
+    template, text, annotation, reference = _first_draft(scene, rng, VQA_TEMPLATES)
+    meta = {"template": template, "reference": reference}
+    return Task(task_id, "vqa", text, (scene.image_id,), annotation, split, meta)
