@@ -29,7 +29,8 @@ from visrep.config import Config, PromptConfig, load_config
 from visrep.distributed import free_port
 from visrep.policy.models import resolve_model
 from visrep.selftrain import trajectories as T
-from visrep.selftrain.examples import Seed, config_seeds, seed_examples, training_examples
+from visrep.selftrain.corrections import check_joins_later, config_corrections, corrections_at
+from visrep.selftrain.examples import Seed, config_seeds, example_counts, program_examples, training_examples
 from visrep.selftrain.filtering import select_for_training
 from visrep.selftrain.metrics import heldout_table, phase_metrics, solve_rate
 from visrep.selftrain.rundir import RunDir, prepare_run_dir
@@ -99,7 +100,7 @@ class SelfTrain:
             print(f"few-shot prompting solved {rate:.0%} of {len(probe)} probe tasks "
                   f"(< {ws.min_solve_rate:.0%}): warm start on {len(seeds)} seed programs")
             t0 = time.perf_counter()
-            stats = self._train(base, ckpt, seed_examples(seeds, self.cfg.prompt), ws.epochs, ws.lr)
+            stats = self._train(base, ckpt, program_examples(seeds, seeds, self.cfg.prompt), ws.epochs, ws.lr)
             info.update({f"init/{k}": v for k, v in stats.items()})
             info["time/warm_start_s"] = time.perf_counter() - t0
         else:
@@ -108,13 +109,13 @@ class SelfTrain:
         self.tracker.log({**phase_metrics(out.rows, "probe"), **info}, step=0)
         self.rd.mark_done(0, "init", info)
 
-    def _improve(self, i: int, tasks: dict[str, Task], seeds: list[Seed]) -> None:
+    def _improve(self, i: int, tasks: dict[str, Task], seeds: list[Seed], corrections: list[Seed]) -> None:
         st, cfg = self.cfg.selftrain, self.cfg
         rows = T.read_rows(self.rd.trajectories(i, "grow"))
         kept = select_for_training(rows, st.reward_threshold, st.dedupe, st.max_per_task)
-        examples = training_examples(kept, tasks, seeds, cfg.prompt, st.keep_seeds)
-        info: dict[str, Any] = {"improve/programs_kept": float(len(kept)),
-                                "improve/examples": float(len(examples))}
+        parts = training_examples(kept, tasks, seeds, corrections_at(i, st, corrections), cfg.prompt, st.keep_seeds)
+        examples = [pair for pairs in parts.values() for pair in pairs]
+        info: dict[str, Any] = {"improve/programs_kept": float(len(kept)), **example_counts(parts)}
         t0 = time.perf_counter()
         prev, ckpt = self.rd.checkpoint(i - 1).resolve(), self.rd.checkpoint(i)
         if examples:
@@ -142,11 +143,16 @@ class SelfTrain:
         world = run_world(self.rd.root, cfg.world)
         train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
         seeds = config_seeds(cfg.warm_start.seeds_file)
+        corrections = config_corrections(cfg.selftrain, train)
+        check_joins_later(self.rd, cfg.selftrain)
         base = resolve_model(cfg.policy, cache_dir())
         connect(cfg.resources, cfg.resources.learners)
         self.tracker = Tracker(cfg, self.rd.root)
         print(f"run {self.rd.root} | MLflow run {self.tracker.run_id} at {cfg.run.mlflow_uri} | "
               f"{len(train)} train / {len(heldout)} held-out tasks")
+        if corrections:
+            print(f"{len(corrections)} corrections ({cfg.selftrain.corrections_file}) join improve "
+                  f"from iteration {cfg.selftrain.corrections_from}")
         status = "FAILED"
         try:
             start = self.rd.checkpoint(0).resolve() if self.rd.done(0, "init") else base
@@ -162,7 +168,7 @@ class SelfTrain:
                     out = self._phase(i, "grow", train, cfg.sampler.k, cfg.sampler.temperature)
                     self._finish_phase(i, "grow", out)
                 if not self.rd.done(i, "improve"):
-                    self._improve(i, by_id, seeds)
+                    self._improve(i, by_id, seeds, corrections)
                 if not self.rd.done(i, "eval"):
                     self._eval(i, heldout)
             status = "FINISHED"

@@ -140,13 +140,16 @@ class WarmStartConfig:
 
 @dataclass(frozen=True)
 class SelfTrainConfig:
-    """The loop's filter: keep rewards ≥ τ, deduplicate, optionally keep seeds mixed in."""
+    """The loop's filter: keep rewards ≥ τ, deduplicate, optionally keep seeds mixed in; and
+    the corrections a person wrote after saturation, from the iteration they join."""
 
     reward_threshold: float = 1.0
     dedupe: bool = True
     max_per_task: int = 2
     keep_seeds: bool = True
     eval_tasks: int = 0  # 0: all held-out tasks
+    corrections_file: str = ""  # JSON lines from `python -m rayapps.failures`, bodies filled in
+    corrections_from: int = 0  # the first iteration whose improve trains on them (0: not used)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ def test_first_start_writes_the_config_and_a_rerun_resumes(tmp_path: Path) -> No
     prepare_run_dir(rd, load_config("tiny"))
 
 
-@pytest.mark.parametrize("override", ["run.iterations=7", "run.mlflow_uri=sqlite:///x.db", "run.dir=/elsewhere"])
+@pytest.mark.parametrize("override", ["run.iterations=7", "run.mlflow_uri=sqlite:///x.db", "run.dir=/elsewhere",
+                                      "selftrain.corrections_file=fixes.jsonl", "selftrain.corrections_from=4"])
 def test_resumable_changes_are_allowed_and_recorded(tmp_path: Path, override: str) -> None:
     rd = _first_start(tmp_path)
     prepare_run_dir(rd, load_config("tiny", [override]))

@@ -14,7 +14,16 @@ from visrep.programs.text import extract_program
 from visrep.rewards import score
 from visrep.rewards.records import Reward
 from visrep.selftrain import trajectories as T
-from visrep.selftrain.examples import load_seeds, prompt_for, seed_examples, training_examples, training_pair
+from visrep.selftrain.examples import (
+    SOURCE_CORRECTIONS,
+    SOURCE_SAMPLED,
+    SOURCE_SEEDS,
+    load_seeds,
+    program_examples,
+    prompt_for,
+    training_examples,
+    training_pair,
+)
 from visrep.selftrain.tasks import loop_tasks, probe_tasks, run_world
 from visrep.visual.backend import make_backend
 from visrep.world import build_world_from, load_scenes, load_tasks
@@ -65,17 +74,19 @@ def test_training_pair_is_the_sampling_prompt_plus_body() -> None:
     assert again == completion  # an already-indented (sampled) body is kept as is
 
 
-def test_kept_rows_train_on_their_extracted_body_then_the_seeds(default_world: Path) -> None:
+def test_kept_rows_train_on_their_extracted_body_apart_from_the_seeds(default_world: Path) -> None:
     tasks = {t.id: t for t in load_tasks(default_world, "train")}
     seed = SEEDS[0]
     completion = "".join(f"    {line}\n" for line in seed.body.splitlines()) + "\n# Task (vqa): ran on\n"
     row = T.make_row(1, "grow", 0, tasks[seed.task_id], Program(seed.task_id, extract_program(completion),
                                                                 completion), ExecResult("ok"), Reward(1.0, ""))
-    pairs = training_examples([row], tasks, SEEDS, CFG.prompt, keep_seeds=False)
-    assert pairs == [training_pair(seed.kind, seed.text, seed.body, SEEDS, CFG.prompt)]
-    assert training_examples([row], tasks, SEEDS, CFG.prompt, keep_seeds=True) == \
-        pairs + seed_examples(SEEDS, CFG.prompt)
-    assert len(seed_examples(SEEDS, CFG.prompt)) == len(SEEDS)
+    pair = training_pair(seed.kind, seed.text, seed.body, SEEDS, CFG.prompt)
+    assert training_examples([row], tasks, SEEDS, [], CFG.prompt, keep_seeds=False) == \
+        {SOURCE_SAMPLED: [pair], SOURCE_SEEDS: [], SOURCE_CORRECTIONS: []}
+    assert training_examples([row], tasks, SEEDS, [], CFG.prompt, keep_seeds=True) == \
+        {SOURCE_SAMPLED: [pair], SOURCE_SEEDS: program_examples(SEEDS, SEEDS, CFG.prompt),
+         SOURCE_CORRECTIONS: []}
+    assert len(program_examples(SEEDS, SEEDS, CFG.prompt)) == len(SEEDS)
 
 
 def test_loop_tasks_are_seeded_and_of_the_kinds_asked(default_world: Path) -> None:

@@ -10,6 +10,7 @@ Layout (``i`` = iteration, zero-padded)::
     <run>/iter_00i/checkpoint/   the policy fine-tuned on the filtered programs
     <run>/iter_00i/eval.parquet
     <run>/iter_00i/<stage>.done  a JSON marker with the stage's metrics, written last
+    <run>/corrections_todo.jsonl the failed training tasks to correct (``rayapps.failures``)
 
 A stage is finished only when its marker exists; markers are written after the stage's
 output, atomically, so rerunning the same command skips every finished stage and redoes
@@ -27,10 +28,14 @@ from typing import Any
 import yaml
 
 from visrep.cli import SetupError
-from visrep.config import Config, flatten, to_dict
+from visrep.config import Config, flatten, load_dataclass, to_dict
 
-# Keys a rerun may change without invalidating what the run directory holds.
-RESUMABLE_CHANGES = frozenset({"run.iterations", "run.mlflow_uri", "run.dir"})
+# Keys a rerun may change without invalidating what the run directory holds.  The
+# corrections are among them: the paper's workflow runs until self-training saturates, has a
+# person correct what still fails, and continues the same run for more iterations with them
+# (iterations already improved are not redone; ``corrections.check_joins_later`` says so).
+RESUMABLE_CHANGES = frozenset({"run.iterations", "run.mlflow_uri", "run.dir",
+                               "selftrain.corrections_file", "selftrain.corrections_from"})
 
 
 class RunDir:
@@ -41,6 +46,11 @@ class RunDir:
 
     def iteration(self, i: int) -> Path:
         return self.root / f"iter_{i:03d}"
+
+    def iterations(self) -> list[int]:
+        """The iterations that have a directory, in order."""
+        names = (p.name.removeprefix("iter_") for p in self.root.glob("iter_*"))
+        return sorted(int(n) for n in names if n.isdigit())
 
     def checkpoint(self, i: int) -> Path:
         return self.iteration(i) / "checkpoint"
@@ -93,3 +103,11 @@ def prepare_run_dir(rd: RunDir, cfg: Config) -> None:
     tmp = path.with_name(".config.yaml.tmp")
     tmp.write_text(yaml.safe_dump(current, sort_keys=False))
     os.replace(tmp, path)
+
+
+def run_config(rd: RunDir) -> Config:
+    """The config the run was last started with (its config.yaml), for tools that read a run."""
+    path = rd.root / "config.yaml"
+    if not path.is_file():
+        raise SetupError(f"{rd.root} is not a run directory (no config.yaml)")
+    return load_dataclass(path, Config)

@@ -15,15 +15,21 @@ from visrep.world import build_world_from, load_tasks
 from visrep.world.records import Task
 
 
-def run_world(run_root: Path, cfg: WorldConfig) -> Path:
-    """``world.dir`` when set (it must exist), else the world built (once) into ``<run>/world``."""
+def world_dir(run_root: Path, cfg: WorldConfig) -> Path:
+    """Where the run's world lives: ``world.dir`` when set (it must exist), else ``<run>/world``."""
     if cfg.dir:
         root = resolve_path(cfg.dir)
         if not root.is_dir():
             raise SetupError(f"world.dir {root} does not exist")
         return root
-    root = run_root / "world"
-    build_world_from(root, cfg)
+    return run_root / "world"
+
+
+def run_world(run_root: Path, cfg: WorldConfig) -> Path:
+    """The run's world (``world_dir``), built (once) into ``<run>/world`` when ``world.dir`` is unset."""
+    root = world_dir(run_root, cfg)
+    if not cfg.dir:
+        build_world_from(root, cfg)
     return root
 
 
