@@ -21,13 +21,14 @@ import ray
 
 from actors.learner import LearnerActor
 from rayapps.cluster import actor_options, connect
-from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_phase
+from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given, run_phase
 from rayapps.pools import spawn_pools
 from rayapps.tracking import Tracker, summary_line
 from visrep.cli import cache_dir, run_main
 from visrep.config import Config, PromptConfig, load_config
 from visrep.distributed import free_port
 from visrep.policy.models import resolve_model
+from visrep.programs.baselines import BASELINES, baselines_for
 from visrep.selftrain import trajectories as T
 from visrep.selftrain.corrections import check_joins_later, config_corrections, corrections_at
 from visrep.selftrain.examples import Seed, config_seeds, example_counts, program_examples, training_examples
@@ -128,6 +129,17 @@ class SelfTrain:
         self.tracker.log(info, step=i)
         self.rd.mark_done(i, "improve", info)
 
+    def _baselines(self, heldout: list[Task]) -> None:
+        """The program-free rows on the held-out tasks, once per run: pass-through (one tool
+        call on the task text) and, where the world gives them, the reference programs."""
+        assert self.pools is not None
+        for name in baselines_for(heldout):
+            if not self.rd.done(0, name):
+                out = run_given(self.pools, heldout, BASELINES[name], phase=name,
+                                batch_tasks=self.cfg.sampler.batch_tasks)
+                metrics = self._finish_phase(0, name, out)
+                print(f"baseline {name} held-out accuracy: {summary_line(metrics, name)}")
+
     def _eval(self, i: int, heldout: list[Task]) -> None:
         self._load_policy(self.rd.checkpoint(i).resolve(), i)
         assert self.pools is not None
@@ -157,6 +169,7 @@ class SelfTrain:
         try:
             start = self.rd.checkpoint(0).resolve() if self.rd.done(0, "init") else base
             self.pools = spawn_pools(cfg, world, start, 0, seeds)
+            self._baselines(heldout)
             if not self.rd.done(0, "init"):
                 self._init(base, train, seeds)
             if not self.rd.done(0, "eval"):
@@ -178,10 +191,11 @@ class SelfTrain:
         return 0
 
     def _report(self) -> None:
-        """Print held-out accuracy per iteration and task kind (from the stage markers)."""
+        """Print held-out accuracy per baseline, per iteration and task kind (from the stage markers)."""
         evals = {i: self.rd.stage_info(i, "eval") for i in range(self.cfg.run.iterations + 1)
                  if self.rd.done(i, "eval")}
-        print(heldout_table(evals, sorted(self.cfg.world.kinds)))
+        baselines = {name: self.rd.stage_info(0, name) for name in BASELINES if self.rd.done(0, name)}
+        print(heldout_table(evals, sorted(self.cfg.world.kinds), baselines))
 
 
 def _parser() -> argparse.ArgumentParser:

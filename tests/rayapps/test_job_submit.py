@@ -24,7 +24,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture()
-def head() -> Iterator[tuple[str, dict[str, str]]]:
+def head(no_ray_cluster: None) -> Iterator[tuple[str, dict[str, str]]]:
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PATH": f"{BIN}:{os.environ['PATH']}",
            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)

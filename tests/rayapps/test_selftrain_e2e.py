@@ -15,12 +15,20 @@ def _args(run: Path, *extra: str) -> list[str]:
     return ["--config", "tiny", f"run.dir={run}", f"run.mlflow_uri=sqlite:///{run.parent}/mlflow.db", *extra]
 
 
-def test_tiny_profile_end_to_end_then_resume(tmp_path: Path, ray_cluster: None) -> None:
+def test_tiny_profile_end_to_end_then_resume(tmp_path: Path, ray_cluster: None,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run"
     assert main(_args(run)) == 0
     for rel in ("iter_000/probe.parquet", "iter_000/eval.parquet", "iter_001/grow.parquet",
-                "iter_001/eval.parquet", "iter_001/checkpoint/config.json"):
+                "iter_001/eval.parquet", "iter_001/checkpoint/config.json",
+                "iter_000/passthrough.parquet", "iter_000/reference.parquet"):
         assert (run / rel).exists(), rel
+    # the baselines stand beside the policy's held-out accuracy; the reference is the ceiling
+    report = capsys.readouterr().out.split("held-out accuracy per iteration:")[-1].splitlines()
+    labels = [" ".join(line.split()[:2]) for line in report[1:] if line.strip()]
+    assert labels[:4] == ["baseline passthrough", "baseline reference", "iteration 0", "iteration 1"]
+    reference = pd.read_parquet(run / "iter_000" / "reference.parquet")
+    assert (reference[T.REWARD] == 1.0).all()
     grow = pd.read_parquet(run / "iter_001" / "grow.parquet")
     assert list(grow.columns) == T.SCHEMA.names
     assert set(grow[T.KIND]) == {"detect", "vqa", "retrieve"}

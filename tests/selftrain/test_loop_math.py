@@ -73,6 +73,12 @@ def test_heldout_table_has_a_row_per_evaluated_iteration() -> None:
     assert second.split() == ["iteration", "2", "nan", "0.500"]
 
 
+def test_heldout_table_puts_the_baselines_first() -> None:
+    table = heldout_table({1: {"eval/reward/vqa": 0.5}}, ["vqa"], {"passthrough": {"passthrough/reward/vqa": 0.125}})
+    assert [line.split() for line in table.splitlines()[1:]] == [["baseline", "passthrough", "0.125"],
+                                                                   ["iteration", "1", "0.500"]]
+
+
 def test_accuracy_table_per_kind_and_split_whatever_the_split_names() -> None:
     rows = [_row("v1", SRC_A, 1.0), _row("v2", SRC_A, 0.0), _row("v3", SRC_A, 1.0, split="novel"),
             _row("d1", SRC_A, 0.5, kind="detect", split="heldout")]

@@ -51,3 +51,10 @@ def reference_program(task: Task) -> str:
 
 # Baseline name (``rayapps.evaluate --baseline``) -> the program it runs on a task.
 BASELINES: dict[str, Callable[[Task], str]] = {"passthrough": passthrough_program, "reference": reference_program}
+
+
+def baselines_for(tasks: list[Task]) -> list[str]:
+    """The baselines that can run on every one of ``tasks``: pass-through always, reference
+    programs only where the task files give them (generated worlds do, real data does not)."""
+    return [name for name in BASELINES
+            if name != "reference" or all(task.meta.get("reference") for task in tasks)]

@@ -54,11 +54,18 @@ def phase_metrics(rows: list[dict[str, Any]], prefix: str) -> dict[str, float]:
     return out
 
 
-def heldout_table(evals: dict[int, dict[str, float]], kinds: Sequence[str]) -> str:
-    """Held-out accuracy per iteration (rows) and task kind (columns) from eval metrics."""
+def heldout_table(evals: dict[int, dict[str, float]], kinds: Sequence[str],
+                  baselines: dict[str, dict[str, float]] | None = None) -> str:
+    """Held-out accuracy (rows) per task kind (columns): the program-free baselines first
+    (``{name}/reward/{kind}`` metrics), so every iteration's ``eval/reward/{kind}`` stands
+    beside what needs no policy at all."""
+    def row(label: str, info: dict[str, float], prefix: str) -> str:
+        return f"  {label}".ljust(33) + " ".join(f"{info.get(f'{prefix}/reward/{k}', float('nan')):9.3f}"
+                                                for k in kinds)
+
     lines = ["held-out accuracy per iteration: " + " ".join(f"{k:>9}" for k in kinds)]
-    lines += [f"  iteration {i:2d}".ljust(33) + " ".join(
-        f"{info.get(f'eval/reward/{k}', float('nan')):9.3f}" for k in kinds) for i, info in evals.items()]
+    lines += [row(f"baseline {name}", info, name) for name, info in (baselines or {}).items()]
+    lines += [row(f"iteration {i:2d}", info, "eval") for i, info in evals.items()]
     return "\n".join(lines)
 
 
