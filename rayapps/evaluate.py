@@ -26,7 +26,7 @@ from rayapps.cluster import connect
 from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given
 from rayapps.pools import spawn_executors, spawn_pools, spawn_scorers
 from visrep.cli import SetupError, run_main
-from visrep.config import Config, VisualConfig, load_config
+from visrep.config import Config, load_config
 from visrep.programs.baselines import BASELINES
 from visrep.selftrain.examples import config_seeds
 from visrep.selftrain.metrics import accuracy_json, accuracy_markdown, accuracy_table, table_splits
@@ -45,7 +45,8 @@ def _config(args: argparse.Namespace) -> Config:
     if both:
         raise SetupError(f"{both[0]} is given both by its flag and as an override")
     cfg = load_config(args.config, args.overrides)
-    visual = VisualConfig(args.backend or cfg.visual.backend, args.student_dir or cfg.visual.student_dir)
+    visual = dataclasses.replace(cfg.visual, backend=args.backend or cfg.visual.backend,
+                                 student_dir=args.student_dir or cfg.visual.student_dir)
     if visual.backend == "student" and not visual.student_dir:
         raise SetupError("the student backend needs --student-dir (a distilled student dir from rayapps.distill)")
     if visual.backend == "student" and not Path(visual.student_dir).is_dir():

@@ -62,7 +62,8 @@ class SelfTrain:
     def _finish_phase(self, i: int, phase: str, out: PhaseOutput) -> dict[str, float]:
         T.write_rows(out.rows, self.rd.trajectories(i, phase))
         metrics = phase_metrics(out.rows, phase)
-        metrics[f"{phase}/tokens_per_s"] = out.tokens / out.sample_s if out.sample_s else 0.0
+        if out.sample_s:  # a baseline's programs are given, not sampled: no rate to report
+            metrics[f"{phase}/tokens_per_s"] = out.tokens / out.sample_s
         metrics[f"time/{phase}_s"] = out.wall_s
         assert self.tracker is not None
         self.tracker.log(metrics, step=i)
