@@ -9,8 +9,8 @@ numbers are the loop's.  A baseline (``--baseline passthrough``) needs no model:
 programs (``visrep.programs.baselines``) go through the same executors and scorers.  The
 world is any directory ``visrep.world.load_tasks`` reads: the embedded world, or a user's
 RefCOCO/GQA/retrieval-format files beside a COCO ``instances.json``.  ``--split`` keeps
-the tasks of the named splits (repeatable, or comma-separated); the table has a column
-per split present plus ``all``.
+the tasks of the named splits (repeatable, or comma-separated; ``heldout`` names every
+split but ``train``); the table has a column per split present plus ``all``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from visrep.selftrain.metrics import accuracy_json, accuracy_markdown, accuracy_
 from visrep.selftrain.trajectories import write_rows
 from visrep.visual.backend import BACKENDS
 from visrep.world import load_scenes, load_tasks
-from visrep.world.records import Task
+from visrep.world.loaders import in_split
+from visrep.world.records import HELDOUT, Task
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -72,14 +73,14 @@ def _tasks(world: Path, split_args: list[str]) -> list[Task]:
     present = list(dict.fromkeys(t.split for t in tasks))
     wanted = [s for arg in split_args for s in arg.split(",") if s]
     for split in wanted:
-        if split not in present:
+        if not any(in_split(t, split) for t in tasks):
             raise SetupError(f"no tasks of split {split!r} in {world} (its splits: {', '.join(present)})")
     scenes = load_scenes(world)
     for task in tasks:
         missing = [i for i in task.images if i not in scenes]
         if missing:
             raise SetupError(f"task {task.id}: image {missing[0]} is not in {world}/instances.json")
-    return [t for t in tasks if not wanted or t.split in wanted]
+    return [t for t in tasks if not wanted or any(in_split(t, split) for split in wanted)]
 
 
 def _run(cfg: Config, world: Path, tasks: list[Task], checkpoint: Path | None, baseline: str) -> PhaseOutput:
@@ -122,7 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--baseline", choices=sorted(BASELINES), help="programs that need no policy")
     parser.add_argument("--world", required=True, help="a world dir (task files and instances.json)")
     parser.add_argument("--split", action="append", default=[], metavar="S",
-                        help="keep only this split's tasks (repeatable or comma-separated; default: all)")
+                        help=f"keep only this split's tasks (repeatable or comma-separated; {HELDOUT!r}: every "
+                             "split but train; default: all)")
     parser.add_argument("--backend", choices=sorted(BACKENDS), help="tool backend (default: the profile's)")
     parser.add_argument("--student-dir", help="the distilled student dir (backend student)")
     parser.add_argument("--config", default="default",

@@ -21,7 +21,7 @@ from visrep.programs.worker import ToolError
 from visrep.rewards import score
 from visrep.visual.oracle import OracleBackend
 from visrep.world import build_world_from, load_scenes, load_tasks
-from visrep.world.records import TASK_KINDS, Task
+from visrep.world.records import HELDOUT_SPLITS, TASK_KINDS, Task
 from visrep.world.retrieval import make_retrieve
 from visrep.world.scenes import generate_scene
 from visrep.world.tasks import make_detect, make_vqa
@@ -57,11 +57,11 @@ def test_passthrough_runs_on_a_tiny_world_with_the_oracle(tmp_path: Path) -> Non
 
 # Every template the generators write (tasks.py, retrieval.py), by kind.
 TEMPLATES = {
-    "detect": {"unique", "relation", "all"},
+    "detect": {"unique", "relation", "all", "extreme", "all_relation"},
     "vqa": {"exist", "count", "query_color", "query_shape", "query_pattern", "query_size", "compare_size",
             "compare_color", "compare_shape", "compare_pattern", "relate_query", "relate_verify",
-            "logic_and", "logic_or"},
-    "retrieve": {"single", "pair", "relation", "count"},
+            "logic_and", "logic_or", "more", "count_relation"},
+    "retrieve": {"single", "pair", "relation", "count", "negation", "count_pair"},
 }
 
 
@@ -86,12 +86,13 @@ def test_reference_program_of_every_task_earns_reward_1_with_the_oracle(profile:
 
 def test_reference_programs_validate_and_a_task_without_one_raises() -> None:
     tasks = []
-    for n in range(150):
+    for n in range(400):
         rng = random.Random(n)
         scene = generate_scene(rng, f"s{n}", 128, 1 if n % 10 == 0 else 2, 6)
-        made = make_retrieve(scene, rng, "retrieve/0", "train", [f"s{n}_neg{k}" for k in range(3)])
-        tasks += [make_detect(scene, rng, "detect/0", "train"), make_vqa(scene, rng, "vqa/0", "train")]
-        tasks += [made[0]] if made else []
+        split = ("train", *HELDOUT_SPLITS)[n % 5]
+        made = make_retrieve(scene, rng, "retrieve/0", split, [f"s{n}_neg{k}" for k in range(3)])
+        tasks += [make_detect(scene, rng, "detect/0", split), make_vqa(scene, rng, "vqa/0", split)]
+        tasks = [t for t in tasks if t] + ([made[0]] if made else [])
     assert _templates(tasks) == TEMPLATES
     for task in tasks:
         source = reference_program(task)

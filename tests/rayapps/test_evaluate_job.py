@@ -22,7 +22,7 @@ from visrep.selftrain.metrics import accuracy_json, accuracy_table
 from visrep.visual.backend import make_backend
 from visrep.world import build_world_from, load_scenes, load_tasks
 from visrep.world.loaders import images_dir
-from visrep.world.records import TASK_KINDS
+from visrep.world.records import HELDOUT_SPLITS, TASK_KINDS
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +43,14 @@ def test_checkpoint_on_every_kind_and_split(world: Path, tmp_path: Path, ray_clu
     assert main(argv) == 0
     report = json.loads(out.read_text())
     tasks = load_tasks(world)
-    assert report["splits"] == ["train", "heldout", "all"]
+    splits = list(dict.fromkeys(t.split for t in tasks))
+    assert splits == ["train", *HELDOUT_SPLITS] and report["splits"] == [*splits, "all"]
     assert list(report["accuracy"]) == list(TASK_KINDS)
     for kind, per_split in report["accuracy"].items():
         assert list(per_split) == report["splits"]
         assert all(0.0 <= cell["mean"] <= 1.0 for cell in per_split.values())
         assert per_split["all"]["n"] == sum(t.kind == kind for t in tasks)
-    assert "| kind | train | heldout | all |" in capsys.readouterr().out
+    assert f"| kind | {' | '.join(splits)} | all |" in capsys.readouterr().out
     frame = pd.read_parquet(rows)
     assert sorted(frame[T.TASK_ID]) == sorted(t.id for t in tasks)  # one greedy program per task
     assert set(frame[T.PHASE]) == {"eval"} and set(frame[T.SAMPLE]) == {0}
@@ -77,7 +78,7 @@ def test_passthrough_equals_executing_and_scoring_its_programs(world: Path, tmp_
     assert {r[T.TASK_ID]: (r[T.SOURCE], r[T.STATUS], r[T.REWARD]) for r in got} == {
         r[T.TASK_ID]: (r[T.SOURCE], r[T.STATUS], r[T.REWARD]) for r in expected}
     report = json.loads(out.read_text())
-    assert report["baseline"] == "passthrough" and report["splits"] == ["heldout", "all"]
+    assert report["baseline"] == "passthrough" and report["splits"] == [*HELDOUT_SPLITS, "all"]
     assert report["accuracy"] == accuracy_json(accuracy_table(expected))
 
 
@@ -98,7 +99,7 @@ def test_user_errors_are_one_line_and_exit_2(world: Path, tmp_path: Path,
         ["--checkpoint", str(tmp_path / "empty"), "--world", str(world), *tiny], capsys)
     assert "world" in _error([*passthrough, "--world", str(tmp_path / "nowhere")], capsys)
     assert "no task file" in _error([*passthrough, "--world", str(tmp_path / "empty")], capsys)
-    assert "no tasks of split 'novel'" in _error([*passthrough, "--world", str(world), "--split", "heldout,novel"],
+    assert "no tasks of split 'nosuch'" in _error([*passthrough, "--world", str(world), "--split", "heldout,nosuch"],
                                                  capsys)
     assert "needs --student-dir" in _error([*passthrough, "--world", str(world), "--backend", "student"], capsys)
     assert "given both" in _error([*passthrough, "--world", str(world), "--backend", "oracle",

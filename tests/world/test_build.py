@@ -60,7 +60,7 @@ def test_refuses_foreign_directory_and_leaves_no_temp(tmp_path: Path, small: dic
 def test_cli_builds_and_summarises(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", str(tmp_path / "w"), "--train-images", "3", "--heldout-images", "2"]) == 0
     out = capsys.readouterr().out.strip()
-    assert out.count("\n") == 0 and "vqa/train=3" in out and "retrieve/heldout=2" in out
+    assert out.count("\n") == 0 and "vqa/train=3" in out and "retrieve/seen=1" in out and "retrieve/paraphrase=1" in out
     with pytest.raises(SystemExit):
         main(["build", str(tmp_path / "w"), "--seed", "1"])
     assert "other parameters" in capsys.readouterr().err

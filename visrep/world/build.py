@@ -9,6 +9,11 @@ Layout of a world directory::
     retrieval.json          captions with candidate image ids and the true index
     world.json              manifest (parameters and counts), written last
 
+Training images give "train" tasks; held-out images give the held-out splits
+(records.HELDOUT_SPLITS) in turn, image n the split n mod 4, so each split has its own
+images and about a quarter of the held-out tasks (which families and wordings each split
+uses: language.py).
+
 The task files are the kinds' (kinds.WORLD_KINDS); each is written, empty when its kind
 was not asked for, so a world always has the same files.
 
@@ -34,13 +39,13 @@ from visrep.config import WorldConfig
 from visrep.world.coco import write_instances
 from visrep.world.jsonio import dump_json
 from visrep.world.kinds import WORLD_KINDS
-from visrep.world.records import Scene, Task
+from visrep.world.records import HELDOUT_SPLITS, TRAIN_SPLIT, Scene, Task
 from visrep.world.render import render_scene
 from visrep.world.scenes import generate_scene
 
 MANIFEST = "world.json"
-FORMAT_VERSION = 1
-SPLITS = {"train": "train_images", "heldout": "heldout_images"}
+FORMAT_VERSION = 2  # 2: held-out tasks split by what they test (records.HELDOUT_SPLITS)
+SPLITS = {"train": "train_images", "heldout": "heldout_images"}  # image id prefix -> count parameter
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,8 @@ def _write(root: Path, params: dict[str, Any]) -> dict[str, int]:
             scene = generate_scene(
                 rng, image_id, params["image_size"], params["min_objects"], params["max_objects"],
             )
-            image_tasks, negatives = _image_tasks(scene, rng, split, params, len(tasks))
+            task_split = TRAIN_SPLIT if split == "train" else HELDOUT_SPLITS[n % len(HELDOUT_SPLITS)]
+            image_tasks, negatives = _image_tasks(scene, rng, task_split, params, len(tasks))
             tasks += image_tasks
             scenes += [(s, split) for s in (scene, *negatives)]
     for scene, _ in scenes:

@@ -64,8 +64,9 @@ def _meta(template: Any, record: dict, path: Path, where: str) -> dict[str, Any]
 
 
 def _generate_detect(scene: Scene, rng: random.Random, task_id: str, split: str,
-                     negative_ids: list[str]) -> tuple[Task, list[Scene]]:
-    return make_detect(scene, rng, task_id, split), []
+                     negative_ids: list[str]) -> tuple[Task, list[Scene]] | None:
+    task = make_detect(scene, rng, task_id, split)
+    return task and (task, [])
 
 
 def _write_refs(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
@@ -115,8 +116,9 @@ def _read_refs(path: Path) -> list[Task]:
 
 
 def _generate_vqa(scene: Scene, rng: random.Random, task_id: str, split: str,
-                  negative_ids: list[str]) -> tuple[Task, list[Scene]]:
-    return make_vqa(scene, rng, task_id, split), []
+                  negative_ids: list[str]) -> tuple[Task, list[Scene]] | None:
+    task = make_vqa(scene, rng, task_id, split)
+    return task and (task, [])
 
 
 def _write_questions(tasks: list[Task], coco_id: dict[str, int]) -> dict[str, dict]:

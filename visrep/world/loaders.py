@@ -13,7 +13,7 @@ from pathlib import Path
 
 from visrep.world.coco import read_instances
 from visrep.world.kinds import WORLD_KINDS
-from visrep.world.records import Scene, Task
+from visrep.world.records import HELDOUT, TRAIN_SPLIT, Scene, Task
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -23,14 +23,23 @@ def load_scenes(root: Path) -> dict[str, Scene]:
     return read_instances(root).scenes
 
 
+def in_split(task: Task, split: str | None) -> bool:
+    """Whether the task is of ``split``: None takes every task, ``HELDOUT`` every split but
+    ``TRAIN_SPLIT`` (the generated held-out splits, or a real file's val/test splits)."""
+    if split == HELDOUT:
+        return task.split != TRAIN_SPLIT
+    return split is None or task.split == split
+
+
 def load_tasks(root: Path, split: str | None = None) -> list[Task]:
-    """All tasks of the directory (by kind, in TASK_KINDS order), optionally one split."""
+    """All tasks of the directory (by kind, in TASK_KINDS order), optionally of one split
+    (``in_split``)."""
     root = Path(root)
     present = [(root / spec.file, spec.read) for spec in WORLD_KINDS.values() if (root / spec.file).is_file()]
     if not present:
         raise ValueError(f"{root}: no task file ({', '.join(spec.file for spec in WORLD_KINDS.values())})")
     tasks = [t for path, read in present for t in read(path)]
-    return [t for t in tasks if split is None or t.split == split]
+    return [t for t in tasks if in_split(t, split)]
 
 
 def images_dir(root: Path) -> Path:

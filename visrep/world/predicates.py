@@ -21,7 +21,7 @@ Attrs = dict[str, str | None]
 ATTRIBUTES: tuple[str, ...] = ("size", "pattern", "color", "shape")
 DETERMINERS = frozenset({"the", "a", "an", "all", "any"})
 OPEN_NOUNS = frozenset({"object", "objects", "shape", "shapes", "thing", "things"})
-_SYNONYMS = {"big": "large", "little": "small", "grey": "gray", "colour": "color"}
+_SYNONYMS = {"big": "large", "little": "small", "grey": "gray", "violet": "purple", "colour": "color"}
 
 
 def plural(shape: str | None) -> str:

@@ -15,6 +15,15 @@ Box = tuple[float, float, float, float]
 TaskKind = Literal["detect", "vqa", "retrieve"]
 TASK_KINDS: tuple[TaskKind, ...] = ("detect", "vqa", "retrieve")
 
+# A task's split.  Training tasks are "train"; the generated held-out tasks each test one
+# thing (world/language.py): "seen" (training families and forms, new images),
+# "paraphrase" (held-out surface forms and synonyms), "novel" (held-out compositions of
+# operations trained apart), "unseeded" (families no seed program shows).  Real data keeps
+# its own split names; every split but "train" is held out.
+TRAIN_SPLIT = "train"
+HELDOUT_SPLITS: tuple[str, ...] = ("seen", "paraphrase", "novel", "unseeded")
+HELDOUT = "heldout"  # the name for every split but TRAIN_SPLIT together (load_tasks, --split)
+
 V = TypeVar("V")
 
 

@@ -71,6 +71,18 @@ def all_objects(phrase: str) -> str:
     return f"return {_find(phrase)}"
 
 
+def extreme(phrase: str, axis: str, end: int) -> str:
+    """"the PHRASE furthest to the SIDE": the phrase's objects sorted by box centre along
+    ``axis`` (horizontal or vertical), the one at ``end`` (0 least, -1 most)."""
+    return f"return sorted({_find(phrase)}, key=lambda p: p.{axis}_center)[{end}]"
+
+
+def all_related(phrase: str, relation: str, anchor: str) -> str:
+    """"all PHRASE RELATION the ANCHOR": every such object (the anchor relates to none itself)."""
+    test = RELATION_TESTS[relation].format(a="p", b="anchor")
+    return _lines(f"anchor = {_find(anchor)}[0]", f"return [p for p in {_find(phrase)} if {test}]")
+
+
 # ---------------------------------------------------------------- vqa
 
 
@@ -116,6 +128,17 @@ def logic(op: str, first: str, second: str) -> str:
     return _yesno(f"image.exists({json.dumps(first)}) {op} image.exists({json.dumps(second)})")
 
 
+def more(first: str, second: str) -> str:
+    """"Are there more FIRST than SECOND?"."""
+    return _yesno(f"image.count({json.dumps(first)}) > image.count({json.dumps(second)})")
+
+
+def count_related(phrase: str, relation: str, anchor: str) -> str:
+    """"How many PHRASE are RELATION the ANCHOR?"."""
+    test = RELATION_TESTS[relation].format(a="p", b="anchor")
+    return _lines(f"anchor = {_find(anchor)}[0]", f"return str(len([p for p in {_find(phrase)} if {test}]))")
+
+
 # ---------------------------------------------------------------- retrieve: a score per image
 
 
@@ -134,3 +157,13 @@ def caption_pair(first: str, word: str, second: str) -> str:
     test = _PAIR_TESTS[word].format(a="a", b="b")
     return _lines(f"firsts = {_find(first)}", f"seconds = {_find(second)}",
                   f"return float(any({test} for a in firsts for b in seconds))")
+
+
+def caption_negation(first: str, second: str) -> str:
+    """"a FIRST and no SECOND": 1.0 when the image has the one and none of the other."""
+    return f"return float(image.exists({json.dumps(first)}) and not image.exists({json.dumps(second)}))"
+
+
+def caption_count_pair(number: int, first: str, second: str) -> str:
+    """"NUMBER FIRST and a SECOND": exactly that many of the one and at least one of the other."""
+    return f"return float(image.count({json.dumps(first)}) == {number} and image.exists({json.dumps(second)}))"

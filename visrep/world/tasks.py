@@ -1,12 +1,14 @@
-"""Detection and VQA task generators: choose the objects first, then the words for them.
+"""Detection and VQA task generators: choose the meaning first, then the words for it.
 
 (Retrieval, which also edits scenes into hard negatives, lives in retrieval.py.)
 
-Each generator tries its templates in random order and keeps the first one the scene
-supports; every "the ..." phrase is checked unique through predicates.refer, so a phrase
-never names an object other than the one whose box or attribute is the answer.  Each
-template also writes the task's reference program (references.py) from the same choices,
-drawing no random number for it, so the world's images and texts do not depend on it.
+Each template (a task *family*) draws its objects and writes a ``Draft``: the slots its
+wording needs, the answer, and the reference program (references.py), drawing no random
+number for the reference, so the world's images and texts do not depend on it.  Every
+"the ..." phrase is checked unique through ``predicates.refer`` on the family's canonical
+wording, so a phrase never names an object other than the one whose box or attribute is
+the answer.  The task's split picks which families and which of their wordings it may use
+(language.py), and ``make_detect``/``make_vqa`` render the text.
 """
 
 from __future__ import annotations
@@ -14,15 +16,31 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from visrep.world import predicates as P
 from visrep.world import references as R
+from visrep.world.language import NOVEL, SEEDED, SPLIT_LANGUAGE, UNSEEDED, forms_key, render
 from visrep.world.records import COLORS, PATTERNS, SHAPES, SIZES, Scene, SceneObject, Task
 
-# (template, text, payload, reference): payload is the vqa annotation, or {"objects": [...]}
-# for detect; reference is the body of a program computing the answer (references.py)
-Draft = tuple[str, str, dict, str]
+
+@dataclass(frozen=True)
+class Draft:
+    """A task's meaning: its family, the words its forms need, its answer, its reference."""
+
+    template: str
+    slots: dict[str, str]
+    payload: dict  # the vqa annotation, or {"objects": [...]} for detect
+    reference: str  # the body of a program computing the answer (references.py)
+
+    def canonical(self, kind: str) -> str:
+        """Form 0 of the family: the wording the generators check answers against."""
+        return render(forms_key(kind, self.template), 0, self.slots)
+
+
 _VALUES = {"size": SIZES, "pattern": PATTERNS, "color": COLORS, "shape": SHAPES}
+# The box-centre coordinate and end ([0] least, [-1] most) that each side's extreme object has.
+SIDES = {"left": ("horizontal", 0), "right": ("horizontal", -1), "top": ("vertical", 0), "bottom": ("vertical", -1)}
 
 
 def attrs_of(obj: SceneObject, keys: tuple[str, ...]) -> P.Attrs:
@@ -77,38 +95,75 @@ def _pair(scene: Scene, rng: random.Random) -> tuple[SceneObject, SceneObject]:
 # ---------------------------------------------------------------- detect
 
 
+def _relation_to(scene: Scene, rng: random.Random, target: SceneObject,
+                 anchor: SceneObject) -> tuple[str, str] | None:
+    """A relation the target has to the anchor, and a phrase naming only the anchor."""
+    relations = [r for r, holds in P.RELATIONS.items() if holds(target, anchor)]
+    anchor_phrase = unique_phrase(scene, anchor, rng)
+    if not relations or anchor_phrase is None:
+        return None
+    return rng.choice(relations), anchor_phrase
+
+
 def _detect_unique(scene: Scene, rng: random.Random) -> Draft | None:
     obj = rng.choice(scene.objects)
     phrase = unique_phrase(scene, obj, rng)
-    return phrase and ("unique", f"the {phrase}", {"objects": [obj]}, R.the_object(phrase))
+    return phrase and Draft("unique", {"p": phrase}, {"objects": [obj]}, R.the_object(phrase))
 
 
 def _detect_relation(scene: Scene, rng: random.Random) -> Draft | None:
     target, anchor = _pair(scene, rng)
-    relation = rng.choice([r for r, holds in P.RELATIONS.items() if holds(target, anchor)])
-    anchor_phrase = unique_phrase(scene, anchor, rng)
-    if anchor_phrase is None:
+    related = _relation_to(scene, rng, target, anchor)
+    if related is None:
         return None
-    suffix = f"{relation} the {anchor_phrase}"
-    phrase = unique_phrase(scene, target, rng, suffix=suffix)
+    relation, anchor_phrase = related
+    phrase = unique_phrase(scene, target, rng, suffix=f"{relation} the {anchor_phrase}")
     if phrase is None:
         return None
-    reference = R.related_object(phrase, relation, anchor_phrase)
-    return "relation", f"the {phrase} {suffix}", {"objects": [target]}, reference
+    return Draft("relation", {"p": phrase, "rel": relation, "q": anchor_phrase}, {"objects": [target]},
+                 R.related_object(phrase, relation, anchor_phrase))
 
 
 def _detect_all(scene: Scene, rng: random.Random) -> Draft:
     attrs = _partial(rng, scene, real=True)
-    phrase = P.describe(attrs, plural_noun=True)
-    return "all", f"all {phrase}", {"objects": P.select(scene.objects, attrs)}, R.all_objects(phrase)
+    slots = {"p": P.describe(attrs), "ps": P.describe(attrs, plural_noun=True)}
+    return Draft("all", slots, {"objects": P.select(scene.objects, attrs)}, R.all_objects(slots["ps"]))
+
+
+def _coordinate(obj: SceneObject, axis: str) -> float:
+    """The object's box centre along "horizontal" (x) or "vertical" (y)."""
+    return P.center(obj)[0 if axis == "horizontal" else 1]
+
+
+def _detect_extreme(scene: Scene, rng: random.Random) -> Draft | None:
+    """"the PHRASE furthest to the SIDE": among at least two objects the phrase names, the
+    one whose box centre is strictly furthest that way (a superlative: the program sorts)."""
+    side = rng.choice(list(SIDES))
+    axis, end = SIDES[side]
+    for keys in _subsets(rng, None)[:5]:  # no attribute, or one
+        attrs = attrs_of(rng.choice(scene.objects), keys)
+        found = sorted(P.select(scene.objects, attrs), key=lambda o: _coordinate(o, axis))
+        ends = [_coordinate(o, axis) for o in found]
+        if len(found) >= 2 and ends.count(ends[end]) == 1:
+            slots = {"p": P.describe(attrs), "ps": P.describe(attrs, plural_noun=True), "side": side}
+            return Draft("extreme", slots, {"objects": [found[end]]}, R.extreme(slots["p"], axis, end))
+    return None
+
+
+def _detect_all_relation(scene: Scene, rng: random.Random) -> Draft | None:
+    """"all PHRASES RELATION the ANCHOR" (all x relation, held out as a composition)."""
+    target, anchor = _pair(scene, rng)
+    related = _relation_to(scene, rng, target, anchor)
+    if related is None:
+        return None
+    relation, anchor_phrase = related
+    attrs = attrs_of(target, rng.choice(((), *((k,) for k in P.ATTRIBUTES))))
+    found = [o for o in P.select(scene.objects, attrs) if o is not anchor and P.RELATIONS[relation](o, anchor)]
+    slots = {"p": P.describe(attrs), "ps": P.describe(attrs, plural_noun=True), "rel": relation, "q": anchor_phrase}
+    return Draft("all_relation", slots, {"objects": found}, R.all_related(slots["ps"], relation, anchor_phrase))
 
 
 # ---------------------------------------------------------------- vqa
-
-_QUERY_TEXT = {
-    "color": "What color is the {}?", "shape": "What shape is the {}?",
-    "pattern": "What pattern does the {} have?", "size": "What size is the {}?",
-}
 
 
 def _yes(flag: bool) -> str:
@@ -118,23 +173,21 @@ def _yes(flag: bool) -> str:
 def _vqa_exist(scene: Scene, rng: random.Random) -> Draft:
     attrs = _partial(rng, scene, real=rng.random() < 0.5)
     phrase = P.describe(attrs)
-    text = f"Is there {P.with_article(phrase)}?"
-    return "exist", text, {"answer": _yes(bool(P.select(scene.objects, attrs)))}, R.exists(phrase)
+    return Draft("exist", {"p": phrase}, {"answer": _yes(bool(P.select(scene.objects, attrs)))}, R.exists(phrase))
 
 
 def _vqa_count(scene: Scene, rng: random.Random) -> Draft:
     attrs = _partial(rng, scene, real=rng.random() < 0.8)
     phrase = P.describe(attrs, plural_noun=True)
-    text = f"How many {phrase} are there?"
-    return "count", text, {"answer": str(len(P.select(scene.objects, attrs)))}, R.count(phrase)
+    return Draft("count", {"ps": phrase}, {"answer": str(len(P.select(scene.objects, attrs)))}, R.count(phrase))
 
 
 def _vqa_query(scene: Scene, rng: random.Random) -> Draft | None:
-    attr = rng.choice(list(_QUERY_TEXT))
+    attr = rng.choice(("color", "shape", "pattern", "size"))
     obj = rng.choice(scene.objects)
     phrase = unique_phrase(scene, obj, rng, exclude=attr)
-    return phrase and (f"query_{attr}", _QUERY_TEXT[attr].format(phrase), {"answer": getattr(obj, attr)},
-                       R.query(attr, phrase))
+    return phrase and Draft(f"query_{attr}", {"attr": attr, "p": phrase}, {"answer": getattr(obj, attr)},
+                            R.query(attr, phrase))
 
 
 def _vqa_compare(scene: Scene, rng: random.Random) -> Draft | None:
@@ -143,27 +196,26 @@ def _vqa_compare(scene: Scene, rng: random.Random) -> Draft | None:
     pa, pb = unique_phrase(scene, a, rng, exclude=attr), unique_phrase(scene, b, rng, exclude=attr)
     if pa is None or pb is None:
         return None
+    slots = {"attr": attr, "p": pa, "q": pb}
     if attr == "size":
         larger = a.size == "large" and b.size == "small"
-        return "compare_size", f"Is the {pa} larger than the {pb}?", {"answer": _yes(larger)}, R.larger(pa, pb)
+        return Draft("compare_size", slots, {"answer": _yes(larger)}, R.larger(pa, pb))
     same = getattr(a, attr) == getattr(b, attr)
-    text = f"Do the {pa} and the {pb} have the same {attr}?"
-    return f"compare_{attr}", text, {"answer": _yes(same)}, R.same(attr, pa, pb)
+    return Draft(f"compare_{attr}", slots, {"answer": _yes(same)}, R.same(attr, pa, pb))
 
 
 def _vqa_relate_query(scene: Scene, rng: random.Random) -> Draft | None:
     target, anchor = _pair(scene, rng)
-    relation = rng.choice([r for r, holds in P.RELATIONS.items() if holds(target, anchor)])
-    attr = rng.choice(("color", "shape"))
-    anchor_phrase = unique_phrase(scene, anchor, rng)
-    if anchor_phrase is None:
+    related = _relation_to(scene, rng, target, anchor)
+    if related is None:
         return None
-    suffix = f"{relation} the {anchor_phrase}"
-    phrase = unique_phrase(scene, target, rng, exclude=attr, suffix=suffix)
+    relation, anchor_phrase = related
+    attr = rng.choice(("color", "shape"))
+    phrase = unique_phrase(scene, target, rng, exclude=attr, suffix=f"{relation} the {anchor_phrase}")
     if phrase is None:
         return None
-    return ("relate_query", _QUERY_TEXT[attr].format(f"{phrase} {suffix}"), {"answer": getattr(target, attr)},
-            R.related_query(attr, phrase, relation, anchor_phrase))
+    return Draft("relate_query", {"attr": attr, "p": phrase, "rel": relation, "q": anchor_phrase},
+                 {"answer": getattr(target, attr)}, R.related_query(attr, phrase, relation, anchor_phrase))
 
 
 def _vqa_relate_verify(scene: Scene, rng: random.Random) -> Draft | None:
@@ -173,52 +225,99 @@ def _vqa_relate_verify(scene: Scene, rng: random.Random) -> Draft | None:
     if pa is None or pb is None:
         return None
     answer = _yes(P.RELATIONS[relation](a, b))
-    return "relate_verify", f"Is the {pa} {relation} the {pb}?", {"answer": answer}, R.relation_holds(pa, relation, pb)
+    return Draft("relate_verify", {"p": pa, "rel": relation, "q": pb}, {"answer": answer},
+                 R.relation_holds(pa, relation, pb))
 
 
-def _vqa_logic(scene: Scene, rng: random.Random) -> Draft:
+def _two_partials(scene: Scene, rng: random.Random) -> tuple[P.Attrs, P.Attrs] | None:
+    """Two different partial descriptions (each of a scene object, or drawn at random)."""
     first, second = (_partial(rng, scene, real=rng.random() < 0.6) for _ in range(2))
+    return None if P.describe(first) == P.describe(second) else (first, second)
+
+
+def _vqa_logic(scene: Scene, rng: random.Random) -> Draft | None:
+    pair = _two_partials(scene, rng)
+    if pair is None:
+        return None
     op = rng.choice(("and", "or"))
-    found = [bool(P.select(scene.objects, a)) for a in (first, second)]
+    found = [bool(P.select(scene.objects, a)) for a in pair]
     answer = all(found) if op == "and" else any(found)
-    a, b = (P.describe(x) for x in (first, second))
-    text = f"Is there {P.with_article(a)} {op} {P.with_article(b)}?"
-    return f"logic_{op}", text, {"answer": _yes(answer)}, R.logic(op, a, b)
+    a, b = (P.describe(x) for x in pair)
+    return Draft(f"logic_{op}", {"p": a, "q": b}, {"answer": _yes(answer)}, R.logic(op, a, b))
+
+
+def _vqa_more(scene: Scene, rng: random.Random) -> Draft | None:
+    """"Are there more PHRASES than OTHERS?" (a comparative of two counts)."""
+    pair = _two_partials(scene, rng)
+    if pair is None:
+        return None
+    counts = [len(P.select(scene.objects, a)) for a in pair]
+    ps, qs = (P.describe(a, plural_noun=True) for a in pair)
+    return Draft("more", {"ps": ps, "qs": qs}, {"answer": _yes(counts[0] > counts[1])}, R.more(ps, qs))
+
+
+def _vqa_count_relation(scene: Scene, rng: random.Random) -> Draft | None:
+    """"How many PHRASES are RELATION the ANCHOR?" (count x relation, held out as a composition)."""
+    target, anchor = _pair(scene, rng)
+    relation = rng.choice(list(P.RELATIONS))
+    anchor_phrase = unique_phrase(scene, anchor, rng)
+    if anchor_phrase is None:
+        return None
+    attrs = attrs_of(target, rng.choice(((), *((k,) for k in P.ATTRIBUTES))))
+    found = [o for o in P.select(scene.objects, attrs) if o is not anchor and P.RELATIONS[relation](o, anchor)]
+    ps = P.describe(attrs, plural_noun=True)
+    return Draft("count_relation", {"ps": ps, "rel": relation, "q": anchor_phrase}, {"answer": str(len(found))},
+                 R.count_related(ps, relation, anchor_phrase))
 
 
 Generator = Callable[[Scene, random.Random], Draft | None]
-DETECT_TEMPLATES: tuple[Generator, ...] = (_detect_unique, _detect_relation, _detect_all)
-VQA_TEMPLATES: tuple[Generator, ...] = (
-    _vqa_exist, _vqa_count, _vqa_query, _vqa_compare, _vqa_relate_query, _vqa_relate_verify,
-    _vqa_logic,
+# Each kind's families (by generator) and their role (language.py): which splits use them.
+DETECT_TEMPLATES: tuple[tuple[Generator, str], ...] = (
+    (_detect_unique, SEEDED), (_detect_relation, SEEDED), (_detect_all, SEEDED),
+    (_detect_extreme, UNSEEDED), (_detect_all_relation, NOVEL),
 )
-_NEED_TWO = frozenset({
-    _detect_relation, _vqa_compare, _vqa_relate_query, _vqa_relate_verify,
-})
+VQA_TEMPLATES: tuple[tuple[Generator, str], ...] = (
+    (_vqa_exist, SEEDED), (_vqa_count, SEEDED), (_vqa_query, SEEDED), (_vqa_compare, SEEDED),
+    (_vqa_relate_query, SEEDED), (_vqa_relate_verify, SEEDED), (_vqa_logic, SEEDED),
+    (_vqa_more, UNSEEDED), (_vqa_count_relation, NOVEL),
+)
 
 
-def _first_draft(scene: Scene, rng: random.Random, templates: tuple[Generator, ...]) -> Draft:
-    """Templates in random order (with retries, since a template may fail on one draw)."""
-    order = [t for _ in range(4) for t in rng.sample(templates, len(templates))]
-    for template in order:
-        if len(scene.objects) < 2 and template in _NEED_TWO:
-            continue
+def first_draft(scene: Scene, rng: random.Random, templates: tuple[tuple[Generator, str], ...],
+                split: str) -> Draft | None:
+    """A draft of the split's families, tried in random order (with retries, since a
+    template may fail on one draw); None when none fits the scene."""
+    allowed = [g for g, role in templates if role in SPLIT_LANGUAGE[split].roles]
+    if len(scene.objects) < 2:
+        allowed = [g for g in allowed if g in (_detect_all, _vqa_exist, _vqa_count, _vqa_logic, _vqa_more)]
+    for template in [g for _ in range(4) for g in rng.sample(allowed, len(allowed))]:
         draft = template(scene, rng)
         if draft:
             return draft
-    raise ValueError(f"no template fits scene {scene.image_id}")  # _detect_all/_vqa_exist always fit
+    return None
 
 
-def make_detect(scene: Scene, rng: random.Random, task_id: str, split: str) -> Task:
+def worded(kind: str, draft: Draft, split: str, rng: random.Random) -> str:
+    """The draft's text in one of the forms its split allows."""
+    language = SPLIT_LANGUAGE[split]
+    return render(forms_key(kind, draft.template), rng.choice(language.forms), draft.slots, language.synonyms)
+
+
+def make_detect(scene: Scene, rng: random.Random, task_id: str, split: str) -> Task | None:
     """A grounding task: a referring phrase → the boxes of every object it names."""
-    template, text, found, reference = _first_draft(scene, rng, DETECT_TEMPLATES)
-    boxes = [list(o.box) for o in found["objects"]]
-    meta = {"template": template, "reference": reference}
-    return Task(task_id, "detect", text, (scene.image_id,), {"boxes": boxes}, split, meta)
+    draft = first_draft(scene, rng, DETECT_TEMPLATES, split)
+    if draft is None:
+        return None
+    boxes = [list(o.box) for o in draft.payload["objects"]]
+    meta = {"template": draft.template, "reference": draft.reference}
+    return Task(task_id, "detect", worded("detect", draft, split, rng), (scene.image_id,), {"boxes": boxes},
+                split, meta)
 
 
-def make_vqa(scene: Scene, rng: random.Random, task_id: str, split: str) -> Task:
+def make_vqa(scene: Scene, rng: random.Random, task_id: str, split: str) -> Task | None:
     """A GQA-style question with a one-word lowercase answer."""
-    template, text, annotation, reference = _first_draft(scene, rng, VQA_TEMPLATES)
-    meta = {"template": template, "reference": reference}
-    return Task(task_id, "vqa", text, (scene.image_id,), annotation, split, meta)
+    draft = first_draft(scene, rng, VQA_TEMPLATES, split)
+    if draft is None:
+        return None
+    meta = {"template": draft.template, "reference": draft.reference}
+    return Task(task_id, "vqa", worded("vqa", draft, split, rng), (scene.image_id,), draft.payload, split, meta)
