@@ -58,9 +58,9 @@ def run_phase(pools: Pools, tasks: list[Task], *, iteration: int, phase: str, k:
 
 
 def run_eval(pools: Pools, tasks: list[Task], *, iteration: int, prompt: PromptConfig,
-             batch_tasks: int) -> PhaseOutput:
+             batch_tasks: int, phase: str = "eval") -> PhaseOutput:
     """The evaluation phase: one greedy program per task (``k`` 1, temperature 0)."""
-    return run_phase(pools, tasks, iteration=iteration, phase="eval", k=1, temperature=0.0,
+    return run_phase(pools, tasks, iteration=iteration, phase=phase, k=1, temperature=0.0,
                      prompt=prompt, batch_tasks=batch_tasks)
 
 

@@ -38,6 +38,8 @@ from visrep.selftrain.rundir import RunDir, prepare_run_dir
 from visrep.selftrain.tasks import loop_tasks, probe_tasks, run_world
 from visrep.world.records import Task
 
+FEWSHOT = "fewshot"  # the few-shot base model's row (a phase name, like the baselines')
+
 
 class SelfTrain:
     """The controller: owns the actor pools, the run directory and the MLflow run."""
@@ -130,9 +132,11 @@ class SelfTrain:
         self.tracker.log(info, step=i)
         self.rd.mark_done(i, "improve", info)
 
-    def _baselines(self, heldout: list[Task]) -> None:
-        """The program-free rows on the held-out tasks, once per run: pass-through (one tool
-        call on the task text) and, where the world gives them, the reference programs."""
+    def _baselines(self, base: Path, heldout: list[Task]) -> None:
+        """The rows that need no training, on the held-out tasks, once per run: pass-through
+        (one tool call on the task text), the reference programs where the world gives them,
+        and the base model prompted few-shot (the probe prompt: the whole API and worked
+        examples), greedy like every evaluation."""
         assert self.pools is not None
         for name in baselines_for(heldout):
             if not self.rd.done(0, name):
@@ -140,6 +144,12 @@ class SelfTrain:
                                 batch_tasks=self.cfg.sampler.batch_tasks)
                 metrics = self._finish_phase(0, name, out)
                 print(f"baseline {name} held-out accuracy: {summary_line(metrics, name)}")
+        if not self.rd.done(0, FEWSHOT):
+            self._load_policy(base, 0)
+            out = run_eval(self.pools, heldout, iteration=0, prompt=self.cfg.warm_start.probe_prompt,
+                           batch_tasks=self.cfg.sampler.batch_tasks, phase=FEWSHOT)
+            metrics = self._finish_phase(0, FEWSHOT, out)
+            print(f"baseline {FEWSHOT} (base model, probe prompt) held-out accuracy: {summary_line(metrics, FEWSHOT)}")
 
     def _eval(self, i: int, heldout: list[Task]) -> None:
         self._load_policy(self.rd.checkpoint(i).resolve(), i)
@@ -170,7 +180,7 @@ class SelfTrain:
         try:
             start = self.rd.checkpoint(0).resolve() if self.rd.done(0, "init") else base
             self.pools = spawn_pools(cfg, world, start, 0, seeds)
-            self._baselines(heldout)
+            self._baselines(base, heldout)
             if not self.rd.done(0, "init"):
                 self._init(base, train, seeds)
             if not self.rd.done(0, "eval"):
@@ -188,15 +198,18 @@ class SelfTrain:
             status = "FINISHED"
         finally:
             self.tracker.close(status)
-        self._report()
+        self._report(heldout)
         return 0
 
-    def _report(self) -> None:
-        """Print held-out accuracy per baseline, per iteration and task kind (from the stage markers)."""
+    def _report(self, heldout: list[Task]) -> None:
+        """Print held-out accuracy per baseline and iteration, per task kind and split (from
+        the stage markers)."""
         evals = {i: self.rd.stage_info(i, "eval") for i in range(self.cfg.run.iterations + 1)
                  if self.rd.done(i, "eval")}
-        baselines = {name: self.rd.stage_info(0, name) for name in BASELINES if self.rd.done(0, name)}
-        print(heldout_table(evals, sorted(self.cfg.world.kinds), baselines))
+        baselines = {name: self.rd.stage_info(0, name) for name in (*BASELINES, FEWSHOT) if self.rd.done(0, name)}
+        splits = list(dict.fromkeys(t.split for t in heldout))
+        warm = bool(self.rd.stage_info(0, "init").get("init/warm_start")) if self.rd.done(0, "init") else False
+        print(heldout_table(evals, sorted(self.cfg.world.kinds), splits, baselines, warm))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from typing import Any
 import mlflow
 
 from visrep.config import Config, flatten, to_dict
+from visrep.selftrain.report import Report
 
 
 class Tracker:
@@ -51,6 +52,23 @@ class Tracker:
 
 def summary_line(metrics: dict[str, Any], prefix: str) -> str:
     """``detect 0.40 | vqa 0.55 | retrieve 0.30`` from ``{prefix}/reward/{kind}`` metrics."""
-    parts = [f"{k.rsplit('/', 1)[-1]} {v:.2f}" for k, v in sorted(metrics.items())
-             if k.startswith(f"{prefix}/reward/") and not k.endswith("/all")]
+    cells = {k.removeprefix(f"{prefix}/reward/"): v for k, v in metrics.items() if k.startswith(f"{prefix}/reward/")}
+    parts = [f"{kind} {v:.2f}" for kind, v in sorted(cells.items()) if "/" not in kind and kind != "all"]
     return " | ".join(parts)
+
+
+def log_report(cfg: Config, report: Report, files: list[Path]) -> str:
+    """The self-training report as its own MLflow run (named "report"): the document and its
+    PNGs as artifacts, and every curve as metrics (``report/<row>/<kind>/<split>``, the
+    iteration as the step, so MLflow draws the same curves).  Returns the run id."""
+    mlflow.set_tracking_uri(cfg.run.mlflow_uri)
+    mlflow.set_experiment(cfg.run.experiment)
+    with mlflow.start_run(run_name="report") as run:
+        for path in files:
+            mlflow.log_artifact(str(path), artifact_path="report")
+        curves = {"selftrained": report.trained, "corrections": report.corrected}
+        for name, rows in {**curves, **{phase: [row] for phase, row in report.baselines.items()}}.items():
+            for row in rows:
+                metrics = {f"report/{name}/{kind}/{split}": c.mean for (kind, split), c in row.cells.items()}
+                mlflow.log_metrics(metrics, step=row.iteration or 0)
+        return run.info.run_id

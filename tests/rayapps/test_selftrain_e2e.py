@@ -21,12 +21,14 @@ def test_tiny_profile_end_to_end_then_resume(tmp_path: Path, ray_cluster: None,
     assert main(_args(run)) == 0
     for rel in ("iter_000/probe.parquet", "iter_000/eval.parquet", "iter_001/grow.parquet",
                 "iter_001/eval.parquet", "iter_001/checkpoint/config.json",
-                "iter_000/passthrough.parquet", "iter_000/reference.parquet"):
+                "iter_000/passthrough.parquet", "iter_000/reference.parquet", "iter_000/fewshot.parquet"):
         assert (run / rel).exists(), rel
     # the baselines stand beside the policy's held-out accuracy; the reference is the ceiling
-    report = capsys.readouterr().out.split("held-out accuracy per iteration:")[-1].splitlines()
-    labels = [" ".join(line.split()[:2]) for line in report[1:] if line.strip()]
-    assert labels[:4] == ["baseline passthrough", "baseline reference", "iteration 0", "iteration 1"]
+    report = capsys.readouterr().out.split("\nheld-out accuracy ")[-1].splitlines()
+    assert report[1].split() == ["seen", "paraphrase", "novel", "unseeded", "all"] * 3  # per kind
+    labels = [" ".join(line.split()[:2]) for line in report[2:] if line.strip()]
+    assert labels[:5] == ["baseline passthrough", "baseline reference", "baseline fewshot", "iteration 0",
+                          "iteration 1"]
     reference = pd.read_parquet(run / "iter_000" / "reference.parquet")
     assert (reference[T.REWARD] == 1.0).all()
     grow = pd.read_parquet(run / "iter_001" / "grow.parquet")

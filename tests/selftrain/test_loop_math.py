@@ -65,17 +65,21 @@ def test_solve_rate_is_the_mean_over_kinds_of_their_solved_fractions() -> None:
     assert solve_rate([]) == 0.0
 
 
-def test_heldout_table_has_a_row_per_evaluated_iteration() -> None:
-    table = heldout_table({0: {"eval/reward/vqa": 0.25}, 2: {"eval/reward/vqa": 0.5}}, ["detect", "vqa"])
-    head, first, second = table.splitlines()
-    assert head.split()[-2:] == ["detect", "vqa"]
-    assert first.split() == ["iteration", "0", "nan", "0.250"]
-    assert second.split() == ["iteration", "2", "nan", "0.500"]
+def test_heldout_table_has_a_row_per_evaluated_iteration_and_a_column_per_kind_and_split() -> None:
+    rows = [_row("v1", SRC_A, 1.0, split="seen"), _row("v2", SRC_A, 0.0, split="novel")]
+    evals = {0: phase_metrics(rows, "eval"), 2: {"eval/reward/vqa": 0.5, "eval/reward/vqa/novel": 0.25}}
+    table = heldout_table(evals, ["detect", "vqa"], ["seen", "novel"], warm_started=True)
+    kinds, splits, first, second = table.splitlines()
+    assert kinds.split()[2:] == ["detect"] * 3 + ["vqa"] * 3
+    assert splits.split() == ["seen", "novel", "all"] * 2
+    assert first.split() == ["iteration", "0", "(warm", "start)", "nan", "nan", "nan", "1.000", "0.000", "0.500"]
+    assert second.split() == ["iteration", "2", "nan", "nan", "nan", "nan", "0.250", "0.500"]
 
 
 def test_heldout_table_puts_the_baselines_first() -> None:
-    table = heldout_table({1: {"eval/reward/vqa": 0.5}}, ["vqa"], {"passthrough": {"passthrough/reward/vqa": 0.125}})
-    assert [line.split() for line in table.splitlines()[1:]] == [["baseline", "passthrough", "0.125"],
+    baselines = {"passthrough": {"passthrough/reward/vqa": 0.125}}
+    table = heldout_table({1: {"eval/reward/vqa": 0.5}}, ["vqa"], [], baselines)
+    assert [line.split() for line in table.splitlines()[2:]] == [["baseline", "passthrough", "0.125"],
                                                                    ["iteration", "1", "0.500"]]
 
 

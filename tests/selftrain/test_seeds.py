@@ -1,6 +1,7 @@
 """The seed programs (the paper's "human corrections") are real, correct and cover every seeded family;
 training pairs and the loop's tasks come from them and the default world."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from visrep.programs.text import extract_program
 from visrep.rewards import score
 from visrep.rewards.records import Reward
 from visrep.selftrain import trajectories as T
+from visrep.selftrain.corrections import load_corrections
 from visrep.selftrain.examples import (
     SOURCE_CORRECTIONS,
     SOURCE_SAMPLED,
@@ -114,3 +116,20 @@ def test_bad_seed_line_names_file_and_line(tmp_path: Path) -> None:
     bad.write_text('{"task_id": "x", "kind": "vqa", "text": "t", "body": "return 1"}\n{"task_id": 1}\n')
     with pytest.raises(ValueError, match=r"seeds.jsonl:2: not a seed program"):
         load_seeds(bad)
+
+
+def test_shipped_corrections_are_at_most_fifty_correct_programs_for_training_tasks(default_world: Path) -> None:
+    """configs/corrections/default.jsonl: written from a real run's failures (its "run" says
+    which), each a training task of the default world that its body solves with the oracle."""
+    path = Path(__file__).resolve().parents[2] / "configs" / "corrections" / "default.jsonl"
+    tasks = {t.id: t for t in load_tasks(default_world, "train")}
+    corrections = load_corrections(path, tasks)
+    assert 0 < len(corrections) <= 50
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert all(line["run"].startswith("runs/default: ") and line["sampled"] for line in lines)
+    scenes = load_scenes(default_world)
+    backend = make_backend("oracle", scenes, default_world / "images")
+    sizes = {i: (s.width, s.height) for i, s in scenes.items()}
+    for c in corrections:
+        source = "def execute_command(image):\n" + "".join(f"    {line}\n" for line in c.body.splitlines())
+        assert score(tasks[c.task_id], execute(source, tasks[c.task_id], backend, sizes, ExecutorConfig())).value == 1.0

@@ -35,18 +35,23 @@ def phase_metrics(rows: list[dict[str, Any]], prefix: str) -> dict[str, float]:
     """Mean reward and solve rate per task kind, and program status counts.
 
     ``{prefix}/reward/{kind}``: mean reward over all programs (in evaluation, with one
-    greedy program per task, this is the accuracy); ``{prefix}/solved/{kind}``: the
-    fraction of tasks with at least one program at full reward;
-    ``{prefix}/status/{status}``: how many programs ended that way.
+    greedy program per task, this is the accuracy), and ``{prefix}/reward/{kind}/{split}``
+    the same per split (the held-out splits are each reported on their own);
+    ``{prefix}/solved/{kind}``: the fraction of tasks with at least one program at full
+    reward; ``{prefix}/status/{status}``: how many programs ended that way.
     """
     by_kind: dict[str, list[float]] = defaultdict(list)
+    by_split: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         by_kind[row[T.KIND]].append(row[T.REWARD])
+        by_split[f"{row[T.KIND]}/{row[T.SPLIT]}"].append(row[T.REWARD])
     solved = _solved_by_kind(rows)
     out: dict[str, float] = {}
     for kind, rewards in sorted(by_kind.items()):
         out[f"{prefix}/reward/{kind}"] = _mean(rewards)
         out[f"{prefix}/solved/{kind}"] = solved[kind]
+    for cell, rewards in sorted(by_split.items()):
+        out[f"{prefix}/reward/{cell}"] = _mean(rewards)
     out[f"{prefix}/reward/all"] = _mean([r[T.REWARD] for r in rows])
     counts = Counter(row[T.STATUS] for row in rows)
     for status in EXEC_STATUSES:
@@ -54,18 +59,24 @@ def phase_metrics(rows: list[dict[str, Any]], prefix: str) -> dict[str, float]:
     return out
 
 
-def heldout_table(evals: dict[int, dict[str, float]], kinds: Sequence[str],
-                  baselines: dict[str, dict[str, float]] | None = None) -> str:
-    """Held-out accuracy (rows) per task kind (columns): the program-free baselines first
-    (``{name}/reward/{kind}`` metrics), so every iteration's ``eval/reward/{kind}`` stands
-    beside what needs no policy at all."""
-    def row(label: str, info: dict[str, float], prefix: str) -> str:
-        return f"  {label}".ljust(33) + " ".join(f"{info.get(f'{prefix}/reward/{k}', float('nan')):9.3f}"
-                                                for k in kinds)
+def heldout_table(evals: dict[int, dict[str, float]], kinds: Sequence[str], splits: Sequence[str],
+                  baselines: dict[str, dict[str, float]] | None = None, warm_started: bool = False) -> str:
+    """Held-out accuracy (rows) per task kind and split (columns, then the kind over all its
+    splits): the baselines first (``{name}/reward/{kind}[/{split}]`` metrics), so every
+    iteration's ``eval/reward/...`` stands beside what needs no training at all; iteration
+    0 is the warm start when ``warm_started``."""
+    columns = [(k, s) for k in kinds for s in (*splits, ALL_SPLITS)]
 
-    lines = ["held-out accuracy per iteration: " + " ".join(f"{k:>9}" for k in kinds)]
+    def row(label: str, info: dict[str, float], prefix: str) -> str:
+        cells = [info.get(f"{prefix}/reward/{k}" + ("" if s == ALL_SPLITS else f"/{s}"), float("nan"))
+                 for k, s in columns]
+        return f"  {label}".ljust(28) + "".join(f"{v:>11.3f}" for v in cells)
+
+    lines = ["held-out accuracy".ljust(28) + "".join(f"{k:>11}" for k, _ in columns),
+             "".ljust(28) + "".join(f"{s:>11}" for _, s in columns)]
     lines += [row(f"baseline {name}", info, name) for name, info in (baselines or {}).items()]
-    lines += [row(f"iteration {i:2d}", info, "eval") for i, info in evals.items()]
+    lines += [row(f"iteration {i:2d}" + (" (warm start)" if i == 0 and warm_started else ""), info, "eval")
+              for i, info in evals.items()]
     return "\n".join(lines)
 
 
