@@ -16,6 +16,7 @@ from visrep.selftrain.report import (
     claims,
     markdown_document,
     markdown_table,
+    stage_seconds,
     trivial_lines,
 )
 from visrep.selftrain.rundir import RunDir
@@ -97,3 +98,11 @@ def test_curves_and_document(tmp_path: Path) -> None:
     assert "- world: tiny" in doc and "**NOT met**: self-trained beats the warm start" in doc
     assert "![vqa](selftrain_vqa.png)" in doc and "| detect | paraphrase | novel | unseeded | all |" in doc
     assert json.dumps(report.trained[0].cells[("vqa", ALL)].mean) == "0.0"
+
+
+def test_stage_seconds_sum_the_time_metrics_from_an_iteration_on(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path)
+    _marker(tmp_path, 0, "eval", {"time/eval_s": 10.0, "eval/reward/vqa": 0.5})
+    _marker(tmp_path, 1, "grow", {"time/grow_s": 20.0})
+    _marker(tmp_path, 1, "improve", {"time/improve_s": 5.5, "improve/examples": 3.0})
+    assert stage_seconds(rd) == 35.5 and stage_seconds(rd, 1) == 25.5

@@ -110,6 +110,18 @@ def build_report(plain: Sequence[RunDir], corrected: Sequence[RunDir], iteration
                   [r for r in trained if r.cells], with_corrections)
 
 
+def stage_seconds(rd: RunDir, first: int = 0) -> float:
+    """Seconds the run's stages took from iteration ``first`` on (their ``time/`` metrics):
+    what a report costs however often its command was restarted, without process start-up."""
+    total = 0.0
+    for i in rd.iterations():
+        if i >= first:
+            for marker in rd.iteration(i).glob("*.done"):
+                info = rd.stage_info(i, marker.stem)
+                total += sum(v for k, v in info.items() if k.startswith("time/") and isinstance(v, (int, float)))
+    return total
+
+
 def _has_corrections(rd: RunDir, i: int) -> bool:
     """Whether iteration ``i`` of the run was improved with corrections in its examples."""
     return rd.done(i, "improve") and bool(rd.stage_info(i, "improve").get(examples_key(SOURCE_CORRECTIONS)))

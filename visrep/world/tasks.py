@@ -5,9 +5,9 @@
 Each template (a task *family*) draws its objects and writes a ``Draft``: the slots its
 wording needs, the answer, and the reference program (references.py), drawing no random
 number for the reference, so the world's images and texts do not depend on it.  Every
-"the ..." phrase is checked unique through ``predicates.refer`` on the family's canonical
-wording, so a phrase never names an object other than the one whose box or attribute is
-the answer.  The task's split picks which families and which of their wordings it may use
+"the ..." phrase is checked unique through ``predicates.refer`` (in the family's canonical
+wording, form 0), so a phrase never names an object other than the one whose box or
+attribute is the answer.  The task's split picks which families and which of their wordings it may use
 (language.py), and ``make_detect``/``make_vqa`` render the text.
 """
 
@@ -32,10 +32,6 @@ class Draft:
     slots: dict[str, str]
     payload: dict  # the vqa annotation, or {"objects": [...]} for detect
     reference: str  # the body of a program computing the answer (references.py)
-
-    def canonical(self, kind: str) -> str:
-        """Form 0 of the family: the wording the generators check answers against."""
-        return render(forms_key(kind, self.template), 0, self.slots)
 
 
 _VALUES = {"size": SIZES, "pattern": PATTERNS, "color": COLORS, "shape": SHAPES}
