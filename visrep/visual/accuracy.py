@@ -10,11 +10,11 @@ from the scene annotations:
 - best_text_match: each object's patch against the 8 colours, and against the 8 shapes;
 - simple_query: colour/shape/pattern/size of the object in each object's patch;
 - image_text_score: object top-1 (the class phrase scores highest on an object of that
-  class, among a scene's objects) and description retrieval top-1 (the held-out retrieval
-  tasks whose caption is one object's description, in the tools' grammar: the true image
-  scores highest).
+  class, among a scene's objects) and description retrieval top-1 (each object's full
+  description, "striped red star", against the held-out images, where exactly one image has
+  such an object: that one scores highest).
 
-A measurement counts towards OOD when its class (for captions: any class it mentions) is
+A measurement counts towards OOD when its class is
 in the student's OOD split, else ID.  ``python -m rayapps.api_accuracy`` writes the table
 for any student dir; ``rayapps.distill`` puts it in its report.
 """
@@ -29,13 +29,12 @@ from pathlib import Path
 
 from visrep.visual.backend import VisualBackend
 from visrep.visual.calibration import prepare_student_dir
-from visrep.visual.grammar import is_noun_phrase
 from visrep.visual.oracle import OracleBackend
 from visrep.visual.student import load_student_backend
 from visrep.vlm.data import ClassSplit, split_classes
 from visrep.vlm.proposals import match_count
 from visrep.vlm.student import StudentDir
-from visrep.world import load_scenes, load_tasks
+from visrep.world import load_scenes
 from visrep.world.records import COLORS, PATTERNS, SHAPES, Scene
 
 GROUPS = ("ID", "OOD")
@@ -133,20 +132,19 @@ def evaluate(world: Path, backends: dict[str, VisualBackend], split: ClassSplit,
                     best = scene.objects[max(range(len(scores)), key=lambda k: scores[k])]
                     tally.add("image_text_score (object top-1)", name, g,
                               float(best.class_name == obj.class_name))
-    heldout = {s.image_id for s in _heldout_scenes(world, scenes, scene_limit)}
-    for task in load_tasks(world, "heldout"):
-        if (task.kind != "retrieve" or task.images[task.annotation["index"]] not in heldout
-                or not is_noun_phrase(task.text)):
+    candidates = _heldout_scenes(world, scenes, scene_limit)
+    for obj in (o for c in candidates for o in c.objects):
+        phrase = f"{obj.pattern} {obj.class_name}"
+        holds = [any(o.class_name == obj.class_name and o.pattern == obj.pattern for o in c.objects)
+                 for c in candidates]
+        if holds.count(True) != 1 or len(candidates) < 2:
             continue
-        caption = task.text.lower()
-        mentioned = [c for c in all_classes if c in caption]
-        g = "OOD" if any(_group(split, c) == "OOD" for c in mentioned) else "ID"
         for name, b in backends.items():
-            scores = [b.image_text_score(i, (0.0, 0.0, float(scenes[i].width), float(scenes[i].height)),
-                                         task.text) for i in task.images]
+            scores = [b.image_text_score(c.image_id, (0.0, 0.0, float(c.width), float(c.height)), phrase)
+                      for c in candidates]
             pick = max(range(len(scores)), key=lambda k: scores[k])
-            tally.add("image_text_score (description retrieval top-1)", name, g,
-                      float(pick == task.annotation["index"]))
+            tally.add("image_text_score (description retrieval top-1)", name,
+                      _group(split, obj.class_name), float(holds[pick]))
     return tally
 
 
