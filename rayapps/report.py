@@ -34,6 +34,7 @@ from visrep.selftrain.curves import plot_kind
 from visrep.selftrain.report import build_report, markdown_document, stage_seconds, trivial_lines
 from visrep.selftrain.rundir import RunDir
 from visrep.selftrain.tasks import loop_tasks, world_dir
+from visrep.world.records import TASK_KINDS, Task
 
 # What a branch shares with the run it continues (the iterations before the corrections
 # join are added per iteration); the MLflow run id is not shared: a branch is its own run.
@@ -65,10 +66,9 @@ def _branch(plain: Path, branch: Path, joins: int) -> None:
     os.rename(tmp, branch)
 
 
-def _setup_lines(cfg: Config, args: argparse.Namespace, world: Path, n_corrections: int, wall_s: float,
-                 stages_s: float) -> list[str]:
+def _setup_lines(cfg: Config, args: argparse.Namespace, train: list[Task], heldout: list[Task],
+                 n_corrections: int, wall_s: float, stages_s: float) -> list[str]:
     w = cfg.world
-    train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
     per_split = {s: sum(t.split == s for t in heldout) for s in dict.fromkeys(t.split for t in heldout)}
     lines = [
         "command: `" + " ".join(["python -m rayapps.report", *args.argv]) + "`",
@@ -118,12 +118,12 @@ def report(args: argparse.Namespace) -> int:
             _selftrain(args.config, [*base, f"run.dir={branch}", f"run.seed={seed}", *with_corrections])
             corrected.append(RunDir(branch))
     splits = list(dict.fromkeys(t.split for t in heldout))
-    kinds = [k for k in ("detect", "vqa", "retrieve") if k in cfg.world.kinds]
+    kinds = [k for k in TASK_KINDS if k in cfg.world.kinds]
     built = build_report(plain, corrected, args.iterations, kinds, splits)
     out = resolve_path(args.out)
     figures = {kind: plot_kind(built, kind, out / f"selftrain_{kind}.png").name for kind in kinds}
     stages_s = sum(map(stage_seconds, plain)) + sum(stage_seconds(rd, args.corrections_from) for rd in corrected)
-    setup = _setup_lines(cfg, args, world, len(corrections), time.perf_counter() - start, stages_s)
+    setup = _setup_lines(cfg, args, train, heldout, len(corrections), time.perf_counter() - start, stages_s)
     doc = out / "selftrain.md"
     doc.write_text(markdown_document(built, setup, trivial_lines(train, heldout), figures))
     print(doc.read_text())

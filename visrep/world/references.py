@@ -47,10 +47,20 @@ def _yesno(condition: str) -> str:
     return f"return bool_to_yesno({condition})"
 
 
+def _anchored(anchor: str) -> str:
+    """The line leaving in ``anchor`` the one object the ``anchor`` phrase names."""
+    return f"anchor = {_find(anchor)}[0]"
+
+
+def _in_relation(phrase: str, relation: str) -> str:
+    """The list of ``phrase`` objects in ``relation`` to ``anchor`` (after ``_anchored``)."""
+    test = RELATION_TESTS[relation].format(a="p", b="anchor")
+    return f"[p for p in {_find(phrase)} if {test}]"
+
+
 def _related(head: str, relation: str, anchor: str) -> str:
     """Lines that leave in ``target`` the one ``head`` object in ``relation`` to the ``anchor`` one."""
-    test = RELATION_TESTS[relation].format(a="p", b="anchor")
-    return _lines(f"anchor = {_find(anchor)}[0]", f"target = [p for p in {_find(head)} if {test}][0]")
+    return _lines(_anchored(anchor), f"target = {_in_relation(head, relation)}[0]")
 
 
 # ---------------------------------------------------------------- detect
@@ -79,8 +89,7 @@ def extreme(phrase: str, axis: str, end: int) -> str:
 
 def all_related(phrase: str, relation: str, anchor: str) -> str:
     """"all PHRASE RELATION the ANCHOR": every such object (the anchor relates to none itself)."""
-    test = RELATION_TESTS[relation].format(a="p", b="anchor")
-    return _lines(f"anchor = {_find(anchor)}[0]", f"return [p for p in {_find(phrase)} if {test}]")
+    return _lines(_anchored(anchor), f"return {_in_relation(phrase, relation)}")
 
 
 # ---------------------------------------------------------------- vqa
@@ -135,8 +144,7 @@ def more(first: str, second: str) -> str:
 
 def count_related(phrase: str, relation: str, anchor: str) -> str:
     """"How many PHRASE are RELATION the ANCHOR?"."""
-    test = RELATION_TESTS[relation].format(a="p", b="anchor")
-    return _lines(f"anchor = {_find(anchor)}[0]", f"return str(len([p for p in {_find(phrase)} if {test}]))")
+    return _lines(_anchored(anchor), f"return str(len({_in_relation(phrase, relation)}))")
 
 
 # ---------------------------------------------------------------- retrieve: a score per image

@@ -101,6 +101,19 @@ def _relation_to(scene: Scene, rng: random.Random, target: SceneObject,
     return rng.choice(relations), anchor_phrase
 
 
+def _noun_slots(attrs: P.Attrs) -> dict[str, str]:
+    """The phrase of ``attrs`` in the singular ("p") and the plural ("ps"), as forms use them."""
+    return {"p": P.describe(attrs), "ps": P.describe(attrs, plural_noun=True)}
+
+
+def _related_objects(scene: Scene, rng: random.Random, target: SceneObject, anchor: SceneObject,
+                     relation: str) -> tuple[P.Attrs, list[SceneObject]]:
+    """A description of the target (no attribute, or one) and every object it names that is
+    in ``relation`` to the anchor (never the anchor itself)."""
+    attrs = attrs_of(target, rng.choice(((), *((k,) for k in P.ATTRIBUTES))))
+    return attrs, [o for o in P.select(scene.objects, attrs) if o is not anchor and P.RELATIONS[relation](o, anchor)]
+
+
 def _detect_unique(scene: Scene, rng: random.Random) -> Draft | None:
     obj = rng.choice(scene.objects)
     phrase = unique_phrase(scene, obj, rng)
@@ -122,7 +135,7 @@ def _detect_relation(scene: Scene, rng: random.Random) -> Draft | None:
 
 def _detect_all(scene: Scene, rng: random.Random) -> Draft:
     attrs = _partial(rng, scene, real=True)
-    slots = {"p": P.describe(attrs), "ps": P.describe(attrs, plural_noun=True)}
+    slots = _noun_slots(attrs)
     return Draft("all", slots, {"objects": P.select(scene.objects, attrs)}, R.all_objects(slots["ps"]))
 
 
@@ -141,7 +154,7 @@ def _detect_extreme(scene: Scene, rng: random.Random) -> Draft | None:
         found = sorted(P.select(scene.objects, attrs), key=lambda o: _coordinate(o, axis))
         ends = [_coordinate(o, axis) for o in found]
         if len(found) >= 2 and ends.count(ends[end]) == 1:
-            slots = {"p": P.describe(attrs), "ps": P.describe(attrs, plural_noun=True), "side": side}
+            slots = {**_noun_slots(attrs), "side": side}
             return Draft("extreme", slots, {"objects": [found[end]]}, R.extreme(slots["p"], axis, end))
     return None
 
@@ -153,9 +166,8 @@ def _detect_all_relation(scene: Scene, rng: random.Random) -> Draft | None:
     if related is None:
         return None
     relation, anchor_phrase = related
-    attrs = attrs_of(target, rng.choice(((), *((k,) for k in P.ATTRIBUTES))))
-    found = [o for o in P.select(scene.objects, attrs) if o is not anchor and P.RELATIONS[relation](o, anchor)]
-    slots = {"p": P.describe(attrs), "ps": P.describe(attrs, plural_noun=True), "rel": relation, "q": anchor_phrase}
+    attrs, found = _related_objects(scene, rng, target, anchor, relation)
+    slots = {**_noun_slots(attrs), "rel": relation, "q": anchor_phrase}
     return Draft("all_relation", slots, {"objects": found}, R.all_related(slots["ps"], relation, anchor_phrase))
 
 
@@ -259,8 +271,7 @@ def _vqa_count_relation(scene: Scene, rng: random.Random) -> Draft | None:
     anchor_phrase = unique_phrase(scene, anchor, rng)
     if anchor_phrase is None:
         return None
-    attrs = attrs_of(target, rng.choice(((), *((k,) for k in P.ATTRIBUTES))))
-    found = [o for o in P.select(scene.objects, attrs) if o is not anchor and P.RELATIONS[relation](o, anchor)]
+    attrs, found = _related_objects(scene, rng, target, anchor, relation)
     ps = P.describe(attrs, plural_noun=True)
     return Draft("count_relation", {"ps": ps, "rel": relation, "q": anchor_phrase}, {"answer": str(len(found))},
                  R.count_related(ps, relation, anchor_phrase))
