@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from visrep.config import ExecutorConfig, VisualConfig
-from visrep.programs.executor import executor_for_world
+from visrep.programs.executor import ORACLE, executor_for_world
 from visrep.programs.records import ExecResult, SampleBatch
+from visrep.rewards.records import Reward
 from visrep.world.records import Task
 
 
@@ -28,6 +30,25 @@ class ExecutorActor:
         items = [(p.source, task) for task, progs in zip(tasks, batch.programs) for p in progs]
         flat = iter(self._executor.run(items))
         return [[next(flat) for _ in progs] for progs in batch.programs]
+
+    def rerun_with_oracle(self, tasks: list[Task], batch: SampleBatch, results: list[list[ExecResult]],
+                          rewards: list[list[Reward]], below: float) -> list[list[ExecResult | None]]:
+        """Attribution: run again, with the oracle's tools, every program whose reward under
+        this executor's backend was below ``below`` (None for the others, and for programs the
+        validator rejected, which no tool could have saved).  Needs ``visual.attribute``."""
+        wanted = [(i, j) for i, (ress, rews) in enumerate(zip(results, rewards))
+                  for j, (res, rew) in enumerate(zip(ress, rews)) if rew.value < below and res.status != "rejected"]
+        reran = iter(self._executor.run([(batch.programs[i][j].source, tasks[i]) for i, j in wanted], tools=ORACLE))
+        out: list[list[ExecResult | None]] = [[None] * len(progs) for progs in batch.programs]
+        for i, j in wanted:
+            out[i][j] = next(reran)
+        return out
+
+    def rejudge(self, calls: list[dict[str, Any]]) -> list[bool]:
+        """Whether this executor's backend now answers each judged call (a ``tool_calls``
+        row, maybe recorded under another student) as the oracle does: the tool-error rate
+        of a new student on exactly the calls an old one was asked."""
+        return self._executor.rejudge(calls)
 
     def close(self) -> None:
         """Kill the sandbox workers (they also die with this process)."""

@@ -23,20 +23,26 @@ tracks the run in MLflow.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
+import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from rayapps.tracking import Tracker
-from visrep.cli import USER_ERRORS, run_main
-from visrep.config import load_config
+from visrep.cli import USER_ERRORS, SetupError, cache_dir, run_main
+from visrep.config import VisualConfig, load_config
 from visrep.visual.accuracy import SCOPE, accuracy_table
 from visrep.visual.calibration import prepare_student_dir
-from visrep.vlm.config import DistillConfig, load_distill_config
+from visrep.vlm.config import CHECKPOINT_ROW, DistillConfig, load_distill_config
 from visrep.vlm.distill import Distill
 from visrep.vlm.models import ModelError
+from visrep.vlm.student import StudentDir
 from visrep.world import build_world_from
 
 
@@ -94,6 +100,59 @@ def track(cfg: DistillConfig, root: Path, summary: dict[str, Any], report: Path)
     except Exception:
         tracker.close("FAILED")
         raise
+
+
+def student_config(profile: str, cache: Path, mlflow_uri: str) -> DistillConfig:
+    """The distillation a self-training run needs from ``profile``: one teacher and one
+    ``all`` student (one seed, no ablation, no API table), in a cache folder named by a hash
+    of every setting that shapes the student, so runs with the same settings share it."""
+    cfg = load_distill_config(profile)
+    cfg = dataclasses.replace(cfg, rows=(CHECKPOINT_ROW,), student=dataclasses.replace(cfg.student, seeds=1),
+                              api=dataclasses.replace(cfg.api, scenes=0))
+    shaping = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("run", "eval", "api")}
+    key = hashlib.sha1(json.dumps({**shaping, "seed": cfg.run.seed}, sort_keys=True).encode()).hexdigest()[:12]
+    root = Path(cache) / "students" / f"{profile if '/' not in profile else 'custom'}-{key}"
+    return dataclasses.replace(cfg, run=dataclasses.replace(
+        cfg.run, dir=str(root), report=str(root / "distill.md"), mlflow_uri=mlflow_uri))
+
+
+def obtain_student(profile: str, cache: Path, mlflow_uri: str, progress: bool = True) -> tuple[Path, bool]:
+    """(a student dir ready for the tools, whether it was cached): the one ``student_config``
+    names, distilled now unless an earlier run left it (``visual.student_dir`` empty).
+
+    A file lock makes concurrent runs wait for one distillation rather than race; the
+    distillation itself is resumable (``Distill``), so a killed run loses only its last step.
+    """
+    cfg = student_config(profile, cache, mlflow_uri)
+    root = Path(cfg.run.dir)
+    student = StudentDir(root / "student")
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / ".lock")):
+        if student.ready_for_tools() and (root / "summary.json").is_file():
+            return student.root, True
+        print(f"distill: no visual.student_dir given: distilling one teacher and one student "
+              f"(configs/distill/{profile}.yaml) into {root}", flush=True)
+        run(cfg, progress)
+    return student.root, False
+
+
+def student_for_tools(visual: VisualConfig, mlflow_uri: str) -> tuple[VisualConfig, dict[str, float]]:
+    """``visual`` with the student the tools load, for ``backend: student``: its
+    ``student_dir`` checked (SetupError, one line, when it is not ready for the tools), or
+    when empty one obtained (``obtain_student``); also what MLflow logs of it (the seconds it
+    took to obtain, whether it was cached).  Other backends pass through."""
+    if visual.backend != "student":
+        return visual, {}
+    if visual.student_dir:
+        if not StudentDir(Path(visual.student_dir)).ready_for_tools():
+            raise SetupError(f"visual.student_dir {visual.student_dir} is not a student ready for the tools "
+                             "(student.json, proposals.pt, backend.json); leave it empty to distil one")
+        return visual, {}
+    start = time.perf_counter()
+    path, cached = obtain_student(visual.distill, cache_dir(), mlflow_uri)
+    print(f"student for the tools: {path} ({'cached' if cached else 'distilled now'})", flush=True)
+    return (dataclasses.replace(visual, student_dir=str(path)),
+            {"time/student_s": time.perf_counter() - start, "student/cached": float(cached)})
 
 
 def _parser() -> argparse.ArgumentParser:

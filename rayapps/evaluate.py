@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rayapps.cluster import connect
+from rayapps.distill import student_for_tools
 from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given
-from rayapps.pools import spawn_executors, spawn_pools, spawn_scorers
+from rayapps.pools import attribution, spawn_executors, spawn_pools, spawn_scorers
 from visrep.cli import SetupError, run_main
 from visrep.config import Config, load_config
 from visrep.programs.baselines import BASELINES
@@ -39,8 +40,8 @@ from visrep.world.records import HELDOUT, Task
 
 def _config(args: argparse.Namespace) -> Config:
     """The profile with its overrides; ``--backend``/``--student-dir`` set ``visual``'s fields
-    (also overriding them is refused, not silently resolved), and the student backend needs
-    an existing student dir."""
+    (also overriding them is refused, not silently resolved); the student backend's student
+    is checked, or distilled when none is named (``rayapps.distill.student_for_tools``)."""
     flags = {"visual.backend": args.backend, "visual.student_dir": args.student_dir}
     both = [key for key, value in flags.items() if value and any(o.startswith(f"{key}=") for o in args.overrides)]
     if both:
@@ -48,10 +49,7 @@ def _config(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.overrides)
     visual = dataclasses.replace(cfg.visual, backend=args.backend or cfg.visual.backend,
                                  student_dir=args.student_dir or cfg.visual.student_dir)
-    if visual.backend == "student" and not visual.student_dir:
-        raise SetupError("the student backend needs --student-dir (a distilled student dir from rayapps.distill)")
-    if visual.backend == "student" and not Path(visual.student_dir).is_dir():
-        raise SetupError(f"student dir {visual.student_dir} does not exist")
+    visual, _ = student_for_tools(visual, cfg.run.mlflow_uri)
     return dataclasses.replace(cfg, visual=visual)
 
 
@@ -87,7 +85,7 @@ def _run(cfg: Config, world: Path, tasks: list[Task], checkpoint: Path | None, b
     """The phase on live actor pools: the checkpoint's greedy programs, or the baseline's."""
     connect(cfg.resources, 0)
     if checkpoint is None:
-        pools = Pools([], spawn_executors(cfg, world), spawn_scorers(cfg))
+        pools = Pools([], spawn_executors(cfg, world), spawn_scorers(cfg), cfg.visual.backend, attribution(cfg))
         return run_given(pools, tasks, BASELINES[baseline], phase=baseline, batch_tasks=cfg.sampler.batch_tasks)
     pools = spawn_pools(cfg, world, checkpoint, 0, config_seeds(cfg.warm_start.seeds_file))
     return run_eval(pools, tasks, iteration=0, prompt=cfg.prompt, batch_tasks=cfg.sampler.batch_tasks)

@@ -19,6 +19,7 @@ from actors.scorer import ScorerActor
 from rayapps.cluster import actor_options
 from rayapps.pipeline import Pools
 from visrep.config import Config
+from visrep.selftrain.attribution import Attribution
 from visrep.selftrain.examples import Seed
 
 
@@ -47,6 +48,15 @@ def spawn_scorers(cfg: Config) -> list[Any]:
             for _ in range(res.scorers)]
 
 
+def attribution(cfg: Config) -> Attribution | None:
+    """How phases attribute failures: with pixel tools and ``visual.attribute``, at the
+    filter's reward threshold; None with the oracle's tools (nothing to attribute)."""
+    if cfg.visual.backend == "oracle" or not cfg.visual.attribute:
+        return None
+    return Attribution(cfg.selftrain.reward_threshold)
+
+
 def spawn_pools(cfg: Config, world: Path, model_dir: Path, version: int, seeds: list[Seed]) -> Pools:
     """All three roles: what a phase that samples (grow, eval) runs on."""
-    return Pools(spawn_samplers(cfg, model_dir, version, seeds), spawn_executors(cfg, world), spawn_scorers(cfg))
+    return Pools(spawn_samplers(cfg, model_dir, version, seeds), spawn_executors(cfg, world), spawn_scorers(cfg),
+                 cfg.visual.backend, attribution(cfg))

@@ -31,7 +31,7 @@ from visrep.config import Config, load_config
 from visrep.hardware import resolve_dtype
 from visrep.selftrain.corrections import config_corrections
 from visrep.selftrain.curves import plot_kind
-from visrep.selftrain.report import build_report, markdown_document, stage_seconds, trivial_lines
+from visrep.selftrain.report import build_report, closed_loop, markdown_document, stage_seconds, trivial_lines
 from visrep.selftrain.rundir import RunDir
 from visrep.selftrain.tasks import loop_tasks, world_dir
 from visrep.world.records import TASK_KINDS, Task
@@ -80,7 +80,9 @@ def _setup_lines(cfg: Config, args: argparse.Namespace, train: list[Task], heldo
         + ", ".join(f"{s} {n}" for s, n in per_split.items()) + ", over three kinds)",
         f"policy `{cfg.policy.model}` ({resolve_dtype(cfg.policy.dtype)}), {cfg.sampler.k} programs per training "
         f"task per iteration at temperature {cfg.sampler.temperature}, greedy evaluation; tools: "
-        f"`{cfg.visual.backend}` backend",
+        f"`{cfg.visual.backend}` backend" + (f" (the student distilled with configs/distill/{cfg.visual.distill}.yaml; "
+                                             "failures attributed by rerunning them with the oracle's tools)"
+                                             if cfg.visual.backend == "student" else ""),
     ]
     if args.corrections:
         lines.append(f"corrections: {n_corrections} programs from `{args.corrections}`, joining improve at "
@@ -125,7 +127,8 @@ def report(args: argparse.Namespace) -> int:
     stages_s = sum(map(stage_seconds, plain)) + sum(stage_seconds(rd, args.corrections_from) for rd in corrected)
     setup = _setup_lines(cfg, args, train, heldout, len(corrections), time.perf_counter() - start, stages_s)
     doc = out / "selftrain.md"
-    doc.write_text(markdown_document(built, setup, trivial_lines(train, heldout), figures))
+    doc.write_text(markdown_document(built, setup, trivial_lines(train, heldout), figures,
+                                     closed_loop(plain, args.iterations)))
     print(doc.read_text())
     log_report(cfg, built, [doc, *(out / name for name in figures.values())])
     print(f"wrote {doc} and {len(figures)} PNGs; logged to MLflow at {cfg.run.mlflow_uri}")

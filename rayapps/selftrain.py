@@ -11,6 +11,7 @@ runs on a laptop and under ``ray job submit``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -20,7 +21,9 @@ from typing import Any
 import ray
 
 from actors.learner import LearnerActor
+from rayapps import redistill
 from rayapps.cluster import actor_options, connect
+from rayapps.distill import student_for_tools
 from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given, run_phase
 from rayapps.pools import spawn_pools
 from rayapps.tracking import Tracker, summary_line
@@ -30,6 +33,7 @@ from visrep.distributed import free_port
 from visrep.policy.models import resolve_model
 from visrep.programs.baselines import BASELINES, baselines_for
 from visrep.selftrain import trajectories as T
+from visrep.selftrain.attribution import attribution_metrics, write_calls
 from visrep.selftrain.corrections import check_joins_later, config_corrections, corrections_at
 from visrep.selftrain.examples import Seed, config_seeds, example_counts, program_examples, training_examples
 from visrep.selftrain.filtering import select_for_training
@@ -64,6 +68,9 @@ class SelfTrain:
     def _finish_phase(self, i: int, phase: str, out: PhaseOutput) -> dict[str, float]:
         T.write_rows(out.rows, self.rd.trajectories(i, phase))
         metrics = phase_metrics(out.rows, phase)
+        if self.pools is not None and self.pools.attribution is not None:
+            write_calls(out.calls, self.rd.tool_calls(i, phase))
+            metrics.update(attribution_metrics(out.rows, out.calls, phase, out.rerun_all))
         if out.sample_s:  # a baseline's programs are given, not sampled: no rate to report
             metrics[f"{phase}/tokens_per_s"] = out.tokens / out.sample_s
         metrics[f"time/{phase}_s"] = out.wall_s
@@ -161,8 +168,9 @@ class SelfTrain:
 
     # ---- the loop ----------------------------------------------------------------
     def run(self) -> int:
-        cfg = self.cfg
-        prepare_run_dir(self.rd, cfg)
+        prepare_run_dir(self.rd, self.cfg)
+        visual, student = student_for_tools(self.cfg.visual, self.cfg.run.mlflow_uri)
+        self.cfg = cfg = dataclasses.replace(self.cfg, visual=visual)
         world = run_world(self.rd.root, cfg.world)
         train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
         seeds = config_seeds(cfg.warm_start.seeds_file)
@@ -171,6 +179,8 @@ class SelfTrain:
         base = resolve_model(cfg.policy, cache_dir())
         connect(cfg.resources, cfg.resources.learners)
         self.tracker = Tracker(cfg, self.rd.root)
+        if student:
+            self.tracker.log(student, step=0)
         print(f"run {self.rd.root} | MLflow run {self.tracker.run_id} at {cfg.run.mlflow_uri} | "
               f"{len(train)} train / {len(heldout)} held-out tasks")
         if corrections:
@@ -179,6 +189,8 @@ class SelfTrain:
         status = "FAILED"
         try:
             start = self.rd.checkpoint(0).resolve() if self.rd.done(0, "init") else base
+            self.cfg = cfg = dataclasses.replace(cfg, visual=dataclasses.replace(
+                cfg.visual, student_dir=redistill.current_student(cfg, self.rd)))
             self.pools = spawn_pools(cfg, world, start, 0, seeds)
             self._baselines(base, heldout)
             if not self.rd.done(0, "init"):
@@ -195,6 +207,10 @@ class SelfTrain:
                     self._improve(i, by_id, seeds, corrections)
                 if not self.rd.done(i, "eval"):
                     self._eval(i, heldout)
+                if redistill.due(cfg, i) and not self.rd.done(i, redistill.STAGE):
+                    metrics, student = redistill.run_stage(self.cfg, self.rd, i, self.pools, world, heldout)
+                    self.tracker.log(metrics, step=i)
+                    self.rd.mark_done(i, redistill.STAGE, {**metrics, "student_dir": student})
             status = "FINISHED"
         finally:
             self.tracker.close(status)

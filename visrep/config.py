@@ -59,10 +59,19 @@ class WorldConfig:
 
 @dataclass(frozen=True)
 class VisualConfig:
-    """Which backend answers the visual API; ``student`` needs a distilled checkpoint dir."""
+    """Which backend answers the visual API, and where its student comes from.
+
+    ``student`` reads pixels through a distilled student: ``student_dir`` (a
+    ``<distill run>/student``), or when empty one the job distils itself with the
+    ``distill`` profile (one teacher, one student; cached, ``rayapps.distill.obtain_student``).
+    ``oracle`` reads annotations; with the student it is also what ``attribute`` uses to tell
+    a program's failures from the tools' (zero-reward programs are re-run under it).
+    """
 
     backend: str = "oracle"
-    student_dir: str = ""  # for backend=student: <distill run>/student (rayapps.distill writes it)
+    student_dir: str = ""  # empty with backend=student: distilled here (configs/distill/<distill>.yaml), cached
+    distill: str = "default"  # the distillation profile that makes the student when student_dir is empty
+    attribute: bool = True  # with backend=student: re-run zero-reward programs under the oracle
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,23 @@ class SelfTrainConfig:
 
 
 @dataclass(frozen=True)
+class RedistillConfig:
+    """The closed loop: every ``every`` iterations (0: never) the student is fine-tuned on
+    the crops its tools got wrong in grow, labelled by the teacher, mixed with its original
+    distillation data (``mix`` of each batch), for ``steps`` steps; the executors then load
+    it.  ``control`` also spends the same steps on as many random crops, measured the same
+    way and then discarded (the comparison at equal compute)."""
+
+    every: int = 0
+    steps: int = 60
+    batch_size: int = 64
+    lr: float = 5.0e-4
+    mix: float = 0.5
+    max_crops: int = 512
+    control: bool = True
+
+
+@dataclass(frozen=True)
 class ResourcesConfig:
     """Actors per role and CPUs/GPUs each; read only by ``rayapps``."""
 
@@ -182,6 +208,7 @@ class Config:
     learner: LearnerConfig = field(default_factory=LearnerConfig)
     warm_start: WarmStartConfig = field(default_factory=WarmStartConfig)
     selftrain: SelfTrainConfig = field(default_factory=SelfTrainConfig)
+    redistill: RedistillConfig = field(default_factory=RedistillConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
 
 

@@ -10,7 +10,7 @@ from visrep.config import load_config
 from visrep.programs.records import Program, SampleBatch
 from visrep.world import build_world_from, load_tasks
 
-CFG = load_config("tiny")
+CFG = load_config("tiny", ["visual.backend=oracle"])
 
 
 @pytest.fixture(scope="module")

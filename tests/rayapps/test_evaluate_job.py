@@ -101,7 +101,8 @@ def test_user_errors_are_one_line_and_exit_2(world: Path, tmp_path: Path,
     assert "no task file" in _error([*passthrough, "--world", str(tmp_path / "empty")], capsys)
     assert "no tasks of split 'nosuch'" in _error([*passthrough, "--world", str(world), "--split", "heldout,nosuch"],
                                                  capsys)
-    assert "needs --student-dir" in _error([*passthrough, "--world", str(world), "--backend", "student"], capsys)
+    assert "not a student ready for the tools" in _error([*passthrough, "--world", str(world), "--backend", "student",
+                                                          "--student-dir", str(tmp_path / "empty")], capsys)
     assert "given both" in _error([*passthrough, "--world", str(world), "--backend", "oracle",
                                    "visual.backend=student"], capsys)
     with pytest.raises(SystemExit) as exit_info:  # neither --checkpoint nor --baseline: argparse's usage error

@@ -14,6 +14,8 @@ on, and how those runs combine, is the task kind's ``RUN_POLICY`` (``visrep.prog
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -27,8 +29,9 @@ from visrep.programs.runs import RUN_POLICY
 from visrep.programs.text import ENTRY_POINT
 from visrep.programs.worker import Rpc
 from visrep.visual.api import PROGRAM_FUNCTIONS, api_namespace, to_plain
-from visrep.visual.backend import TEXTS, TOOLS, Kind, Tool, VisualBackend, call_tool, make_backend
+from visrep.visual.backend import TEXTS, TOOLS, Kind, PixelBackend, Tool, VisualBackend, call_tool, make_backend
 from visrep.visual.memo import MemoBackend
+from visrep.visual.referee import Referee
 from visrep.world import load_scenes
 from visrep.world.loaders import images_dir
 from visrep.world.records import Box, Task, TaskKind
@@ -36,6 +39,9 @@ from visrep.world.records import Box, Task, TaskKind
 API_NAMES = frozenset(f.__name__ for f in PROGRAM_FUNCTIONS)
 MAX_TEXT_CHARS = 1000
 MAX_OPTIONS = 100
+MAX_JUDGED_CALLS = 64  # per program run: a program's first calls decide its answer
+# Which tools a run's calls reach: the executor's backend, or the referee's oracle.
+BACKEND, ORACLE = "backend", "oracle"
 
 # How the executor answers a checked call: (tool, image_id, box, args) -> the answer.
 Answer = Callable[[str, str, Box, Sequence[Any]], Any]
@@ -115,19 +121,53 @@ class ProgramExecutor:
 
     Create it after the backend is built (workers are forked here and share its memory),
     reuse it for every batch, ``close`` it at the end.  ``memo=False`` calls the backend
-    directly (the benchmark's baseline).
+    directly (the benchmark's baseline).  With a ``referee`` every call the backend answers
+    is judged against the oracle (``ExecResult.calls``), and ``run(..., tools=ORACLE)``
+    runs programs with the referee's oracle behind the same sandbox instead.
     """
 
     def __init__(self, backend: VisualBackend, sizes: dict[str, tuple[int, int]],
-                 limits: ExecutorConfig, workers: int | None = None, memo: bool = True) -> None:
+                 limits: ExecutorConfig, workers: int | None = None, memo: bool = True,
+                 referee: Referee | None = None) -> None:
         self.backend = backend
         self.memo = MemoBackend(backend, limits.memo_images) if memo else None
+        self.referee = referee
         self._answer: Answer = self.memo.call if self.memo is not None else partial(call_tool, backend)
         self._sizes = dict(sizes)
+        self._judged: dict[int, list[dict[str, Any]]] = {}
         self.pool = WorkerPool(API_NAMES, _prepare, self._serve, limits, workers)
 
     def _serve(self, context: dict[str, Any], request: Any) -> Any:
-        return serve_tool(self._answer, context["image"], request)
+        if context.get("tools") == ORACLE:
+            assert self.referee is not None
+            return serve_tool(self.referee.oracle.call, context["image"], request)
+        if self.referee is None:
+            return serve_tool(self._answer, context["image"], request)
+        return serve_tool(partial(self._judged_answer, context["job"]), context["image"], request)
+
+    def _judged_answer(self, job: int, tool: str, image_id: str, box: Box, args: Sequence[Any]) -> Any:
+        """The backend's answer, judged by the referee (the first ``MAX_JUDGED_CALLS`` of a run)."""
+        answer = self._answer(tool, image_id, box, args)
+        judged = self._judged.setdefault(job, [])
+        if len(judged) < MAX_JUDGED_CALLS:
+            assert self.referee is not None
+            judged.append(self.referee.judge(tool, image_id, box, args, answer))
+        return answer
+
+    def rejudge(self, calls: Sequence[dict[str, Any]]) -> list[bool]:
+        """For each call (``tool``, ``image_id``, ``box``, ``args`` as JSON text, as
+        ``tool_calls.parquet`` holds them), whether this executor's backend answers it as the
+        oracle does (asked through the memo, outside any sandbox: the calls are data)."""
+        if self.referee is None:
+            raise ValueError("rejudging tool calls needs a referee (visual.attribute with a pixel backend)")
+        out = []
+        for c in calls:
+            args = json.loads(c["args"])
+            box = _box(json.loads(c["box"]))
+            tool, image_id = c["tool"], c["image_id"]
+            answer, truth = self._answer(tool, image_id, box, args), self.referee.oracle.call(tool, image_id, box, args)
+            out.append(self.referee.agree(tool, answer, truth))
+        return out
 
     def close(self) -> None:
         self.pool.close()
@@ -138,8 +178,13 @@ class ProgramExecutor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run(self, items: list[tuple[str, Task]]) -> list[ExecResult]:
-        """One ``ExecResult`` per (program source, task), in order; all run in one pool pass."""
+    def run(self, items: list[tuple[str, Task]], tools: str = BACKEND) -> list[ExecResult]:
+        """One ``ExecResult`` per (program source, task), in order; all run in one pool pass.
+
+        ``tools``: ``BACKEND`` (judged when there is a referee) or ``ORACLE`` (the referee's)."""
+        if tools not in (BACKEND, ORACLE) or (tools == ORACLE and self.referee is None):
+            raise ValueError(f"tools={tools!r}: this executor answers {BACKEND!r}"
+                             + (f" and {ORACLE!r}" if self.referee is not None else ""))
         jobs: list[Job] = []
         spans: list[tuple[int, int]] = []
         for source, task in items:
@@ -147,19 +192,32 @@ class ProgramExecutor:
                 raise ValueError(f"task {task.id} has no images")
             images = RUN_POLICY[task.kind].images(task)
             spans.append((len(jobs), len(jobs) + len(images)))
-            jobs += [Job(source, {"image": image, "size": list(self._sizes[image]),
-                                  "kind": task.kind}) for image in images]
-        results = self.pool.run(jobs)
-        return [RUN_POLICY[task.kind].combine(results[a:b]) for (a, b), (_, task) in zip(spans, items)]
+            jobs += [Job(source, {"image": image, "size": list(self._sizes[image]), "kind": task.kind,
+                                  "tools": tools, "job": len(jobs) + n}) for n, image in enumerate(images)]
+        self._judged.clear()
+        try:
+            results = self.pool.run(jobs)
+            combined = [RUN_POLICY[task.kind].combine(results[a:b]) for (a, b), (_, task) in zip(spans, items)]
+            if tools == ORACLE or self.referee is None:
+                return combined
+            return [dataclasses.replace(r, calls=tuple(c for j in range(a, b) for c in self._judged.get(j, ())))
+                    for r, (a, b) in zip(combined, spans)]
+        finally:
+            self._judged.clear()
 
 
 def executor_for_world(world_dir: Path, visual: VisualConfig,
                        limits: ExecutorConfig) -> ProgramExecutor:
-    """The executor for a world directory's tasks, with the backend ``visual`` names; the
-    backend is built first, so the workers forked after it share its memory."""
+    """The executor for a world directory's tasks, with the backend ``visual`` names (and a
+    referee over the world's scenes when ``visual.attribute`` and that backend reads pixels);
+    the backend is built first, so the workers forked after it share its memory."""
     scenes = load_scenes(world_dir)
     backend = make_backend(visual.backend, scenes, images_dir(world_dir), visual.student_dir)
-    return ProgramExecutor(backend, {i: (s.width, s.height) for i, s in scenes.items()}, limits)
+    referee = None
+    if visual.attribute and visual.backend != "oracle":
+        pixels: PixelBackend = backend  # type: ignore[assignment]  (every backend but the oracle reads pixels)
+        referee = Referee(scenes, pixels.id_classes, pixels.score_cut)
+    return ProgramExecutor(backend, {i: (s.width, s.height) for i, s in scenes.items()}, limits, referee=referee)
 
 
 def execute(program_source: str, task: Task, backend: VisualBackend,

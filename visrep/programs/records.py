@@ -33,6 +33,8 @@ class ExecResult:
 
     ``value`` is plain data: a list of boxes for detect, a string for vqa, a list of
     per-candidate scores for retrieve.  ``api_calls`` counts visual-API calls made.
+    ``calls``: with a referee (``visrep.visual.referee``), its judgement of each tool call
+    the run made (the first ``MAX_JUDGED_CALLS``), as plain dicts.
     """
 
     status: ExecStatus
@@ -41,6 +43,7 @@ class ExecResult:
     duration_s: float = 0.0
     api_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

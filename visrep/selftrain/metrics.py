@@ -64,19 +64,24 @@ def heldout_table(evals: dict[int, dict[str, float]], kinds: Sequence[str], spli
     """Held-out accuracy (rows) per task kind and split (columns, then the kind over all its
     splits): the baselines first (``{name}/reward/{kind}[/{split}]`` metrics), so every
     iteration's ``eval/reward/...`` stands beside what needs no training at all; iteration
-    0 is the warm start when ``warm_started``."""
+    0 is the warm start when ``warm_started``.  With pixel tools each row is followed by the
+    same programs rerun with the oracle's tools (``.../oracle_reward/...``, attribution)."""
     columns = [(k, s) for k in kinds for s in (*splits, ALL_SPLITS)]
 
-    def row(label: str, info: dict[str, float], prefix: str) -> str:
-        cells = [info.get(f"{prefix}/reward/{k}" + ("" if s == ALL_SPLITS else f"/{s}"), float("nan"))
-                 for k, s in columns]
-        return f"  {label}".ljust(28) + "".join(f"{v:>11.3f}" for v in cells)
+    def rows(label: str, info: dict[str, float], prefix: str) -> list[str]:
+        out = []
+        for metric, name in (("reward", label), ("oracle_reward", "  same programs, oracle tools")):
+            keys = [f"{prefix}/{metric}/{k}" + ("" if s == ALL_SPLITS else f"/{s}") for k, s in columns]
+            if metric == "reward" or any(key in info for key in keys):
+                out.append(f"  {name}".ljust(32) + "".join(f"{info.get(key, float('nan')):>11.3f}" for key in keys))
+        return out
 
-    lines = ["held-out accuracy".ljust(28) + "".join(f"{k:>11}" for k, _ in columns),
-             "".ljust(28) + "".join(f"{s:>11}" for _, s in columns)]
-    lines += [row(f"baseline {name}", info, name) for name, info in (baselines or {}).items()]
-    lines += [row(f"iteration {i:2d}" + (" (warm start)" if i == 0 and warm_started else ""), info, "eval")
-              for i, info in evals.items()]
+    lines = ["held-out accuracy".ljust(32) + "".join(f"{k:>11}" for k, _ in columns),
+             "".ljust(32) + "".join(f"{s:>11}" for _, s in columns)]
+    for name, info in (baselines or {}).items():
+        lines += rows(f"baseline {name}", info, name)
+    for i, info in evals.items():
+        lines += rows(f"iteration {i:2d}" + (" (warm start)" if i == 0 and warm_started else ""), info, "eval")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ Layout (``i`` = iteration, zero-padded)::
     <run>/iter_00i/grow.parquet  all K programs per training task, executed and scored
     <run>/iter_00i/checkpoint/   the policy fine-tuned on the filtered programs
     <run>/iter_00i/eval.parquet
+    <run>/iter_00i/tool_calls/<phase>.parquet  with pixel tools: each distinct call, judged
     <run>/iter_00i/<stage>.done  a JSON marker with the stage's metrics, written last
     <run>/corrections_todo.jsonl the failed training tasks to correct (``rayapps.failures``)
 
@@ -57,6 +58,10 @@ class RunDir:
 
     def trajectories(self, i: int, phase: str) -> Path:
         return self.iteration(i) / f"{phase}.parquet"
+
+    def tool_calls(self, i: int, phase: str) -> Path:
+        """The phase's judged tool calls (``visrep.selftrain.attribution``), one file per phase."""
+        return self.iteration(i) / "tool_calls" / f"{phase}.parquet"
 
     def _marker(self, i: int, stage: str) -> Path:
         return self.iteration(i) / f"{stage}.done"

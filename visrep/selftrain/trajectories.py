@@ -37,6 +37,10 @@ DURATION_S = "duration_s"
 API_CALLS = "api_calls"
 REWARD = "reward"
 REWARD_DETAIL = "reward_detail"
+BACKEND = "backend"  # the visual backend whose tools the program ran with (visual.backend)
+ORACLE_REWARD = "oracle_reward"  # the same program's reward with the oracle's tools (null: not rerun)
+FAILURE = "failure"  # "" solved, else tool | program | both (null: not attributed); selftrain.attribution
+TOOL_ERRORS = "tool_errors"  # judged tool calls answered wrongly (null: no referee)
 
 SCHEMA = pa.schema([
     (ITERATION, pa.int32()),
@@ -57,12 +61,18 @@ SCHEMA = pa.schema([
     (API_CALLS, pa.int32()),
     (REWARD, pa.float64()),
     (REWARD_DETAIL, pa.string()),
+    (BACKEND, pa.string()),
+    (ORACLE_REWARD, pa.float64()),
+    (FAILURE, pa.string()),
+    (TOOL_ERRORS, pa.int32()),
 ])
 
 
 def make_row(iteration: int, phase: str, sample: int, task: Task, program: Program,
-             result: ExecResult, reward: Reward) -> dict[str, Any]:
-    """One trajectory row from the records of each stage."""
+             result: ExecResult, reward: Reward, backend: str = "", oracle_reward: float | None = None,
+             failure: str | None = None, tool_errors: int | None = None) -> dict[str, Any]:
+    """One trajectory row from the records of each stage (and, when attributed, of the
+    oracle rerun: ``visrep.selftrain.attribution``)."""
     return {
         ITERATION: iteration,
         PHASE: phase,
@@ -82,6 +92,10 @@ def make_row(iteration: int, phase: str, sample: int, task: Task, program: Progr
         API_CALLS: int(result.api_calls),
         REWARD: float(reward.value),
         REWARD_DETAIL: reward.detail,
+        BACKEND: backend,
+        ORACLE_REWARD: oracle_reward,
+        FAILURE: failure,
+        TOOL_ERRORS: tool_errors,
     }
 
 

@@ -49,6 +49,18 @@ class VisualBackend(Protocol):
         ...
 
 
+class PixelBackend(VisualBackend, Protocol):
+    """A backend that reads pixels through a distilled student, so its answers can be wrong:
+    what the referee (``visrep.visual.referee``) needs to judge them."""
+
+    id_classes: frozenset[str]  # the classes the student was distilled on; any other is OOD
+
+    @property
+    def score_cut(self) -> float:
+        """The ``image_text_score`` above which the backend holds a phrase true."""
+        ...
+
+
 def _same(value: Any) -> Any:
     return value
 

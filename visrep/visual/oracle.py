@@ -39,29 +39,33 @@ class OracleBackend:
     def __init__(self, scenes: dict[str, Scene]) -> None:
         self._scenes = scenes
 
-    def _inside(self, image_id: str, box: Box) -> list[SceneObject]:
+    def inside(self, image_id: str, box: Box) -> list[SceneObject]:
         """Objects whose box centre lies in ``box`` (the patch "contains" them)."""
         return [o for o in self._scenes[image_id].objects if _centre_inside(o, box)]
 
-    def _select(self, image_id: str, box: Box, name: str) -> list[SceneObject]:
-        return select(self._inside(image_id, box), noun_phrase(name))
+    def named(self, image_id: str, box: Box, name: str) -> list[SceneObject]:
+        """The objects of the patch the noun phrase ``name`` names, in scene order."""
+        return select(self.inside(image_id, box), noun_phrase(name))
+
+    def dominant(self, image_id: str, box: Box) -> SceneObject | None:
+        """The patch's largest object (what ``best_text_match`` describes), if any."""
+        return max(self.inside(image_id, box), key=_area, default=None)
 
     def find(self, image_id: str, box: Box, name: str) -> list[Box]:
         """Boxes of the matching objects, in scene order (ImagePatch sorts them)."""
-        return [o.box for o in self._select(image_id, box, name)]
+        return [o.box for o in self.named(image_id, box, name)]
 
     def verify_property(self, image_id: str, box: Box, name: str, prop: str) -> bool:
         """True when some ``name`` object has every attribute word of ``prop``."""
         attrs = property_words(prop)
-        return bool(select(self._select(image_id, box, name), attrs))
+        return bool(select(self.named(image_id, box, name), attrs))
 
     def best_text_match(self, image_id: str, box: Box, options: list[str]) -> str:
         """The option agreeing most with the patch's largest object; ties go to the first."""
         parsed = [noun_phrase(o) for o in options]
-        objects = self._inside(image_id, box)
-        if not objects:
+        dominant = self.dominant(image_id, box)
+        if dominant is None:
             return options[0]
-        dominant = max(objects, key=_area)
         scores = [_agreement(dominant, attrs) for attrs in parsed]
         return options[max(range(len(options)), key=lambda k: scores[k])]
 
@@ -70,8 +74,8 @@ class OracleBackend:
         def attribute(objects: Sequence[SceneObject], key: str) -> str:
             return getattr(max(objects, key=_area), key)
 
-        return answer_question(question, lambda phrase: self._select(image_id, box, phrase), attribute)
+        return answer_question(question, lambda phrase: self.named(image_id, box, phrase), attribute)
 
     def image_text_score(self, image_id: str, box: Box, text: str) -> float:
         """1.0 when ``text``, read as a noun phrase, names an object in the box, else 0.0."""
-        return 1.0 if self._select(image_id, box, text) else 0.0
+        return 1.0 if self.named(image_id, box, text) else 0.0

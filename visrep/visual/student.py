@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Protocol
@@ -126,8 +126,9 @@ class StudentBackend:
     """Answers every ``VisualBackend`` call from pixels: proposals, crops, the student."""
 
     def __init__(self, images_dir: Path, encoder: CropEncoder, proposer: Proposer,
-                 calibration: Calibration, cache_images: int = 256) -> None:
+                 calibration: Calibration, cache_images: int = 256, id_classes: Collection[str] = ()) -> None:
         self._images_dir = Path(images_dir)
+        self.id_classes = frozenset(id_classes)  # the classes the student was distilled on (the rest are OOD)
         self._encoder = encoder
         self._proposer = proposer
         self.calibration = calibration
@@ -135,6 +136,11 @@ class StudentBackend:
         self._cache_images = cache_images
         self._texts: dict[str, Tensor] = {}
         self._descriptions = self.embed_texts([plain_prompt(" ".join(d)) for d in DESCRIPTIONS])  # (K, D)
+
+    @property
+    def score_cut(self) -> float:
+        """The phrase probability above which the student holds a phrase true (``find``'s threshold)."""
+        return self.calibration.find_threshold
 
     # ------------------------------------------------------------ cached pixels and texts
 
@@ -283,4 +289,5 @@ def load_student_backend(student_dir: str | Path, images_dir: Path,
         encoder = load_student(files.root)
     calibration = load_calibration(files.calibration)
     proposer = load_proposals(files.proposals, nms_iou=calibration.nms_iou)
-    return StudentBackend(images_dir, encoder, proposer, calibration)
+    id_classes = json.loads(files.meta.read_text()).get("id_classes", ()) if files.has_student() else ()
+    return StudentBackend(images_dir, encoder, proposer, calibration, id_classes=id_classes)

@@ -12,6 +12,7 @@ crops of ID classes only; everybody is evaluated on held-out crops.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +125,24 @@ def load_crops(world: Path, size: int, margin: float, train_fraction: float, see
         k = max(1, round(train_fraction * len(idx))) if len(idx) >= 2 else len(idx)
         train[idx[:k]] = True
     return Crops(tensor, label_t, train, torch.tensor(patterns, dtype=torch.int64))
+
+
+def crops_at(world: Path, boxes: Sequence[tuple[str, Box]], size: int, margin: float) -> torch.Tensor:
+    """(N, 3, size, size) uint8: the crop of each (image id, box) of ``world``, made as
+    training crops are (``object_crop``); each image is read once."""
+    by_image: dict[str, list[int]] = {}
+    for n, (image_id, _) in enumerate(boxes):
+        by_image.setdefault(image_id, []).append(n)
+    arrays: dict[int, np.ndarray] = {}
+    for image_id, indices in by_image.items():
+        with Image.open(image_path(world, image_id)) as im:
+            picture = im.convert("RGB")
+        for n in indices:
+            arrays[n] = np.asarray(object_crop(picture, boxes[n][1], margin, size))
+    out = [arrays[n] for n in range(len(boxes))]
+    if not out:
+        return torch.zeros(0, 3, size, size, dtype=torch.uint8)
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
 
 
 def normalize(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...],

@@ -30,13 +30,16 @@ from visrep.cli import SetupError, resolve_path
 from visrep.vlm import text as vlm_text
 from visrep.vlm.config import CHECKPOINT_ROW, ROWS, DistillConfig, report_path
 from visrep.vlm.data import CLASSES, ClassSplit, Crops, load_crops, split_classes
-from visrep.vlm.evaluate import compare_throughput, evaluate_features
+from visrep.vlm.evaluate import compare_throughput, evaluate_features, imitation_metrics
 from visrep.vlm.features import cached_features, encode_crops
 from visrep.vlm.models import VLModel, copy_text_side, create_model, load_model, save_model
 from visrep.vlm.report import render_report
 from visrep.vlm.student import StudentDir, load_student, save_student
 from visrep.vlm.train import distill_student, train_teacher
 from visrep.world import build_world
+
+# Bumped when a row's result gains metrics, so rows finished before are recomputed.
+ROW_METRICS_VERSION = 2  # 2: the imitation metrics (visrep.vlm.evaluate.imitation_metrics)
 
 
 def _hash(data: Any) -> str:
@@ -175,7 +178,8 @@ class Distill:
         terms, enrich = ROWS[row]
         out_file = self.root / "rows" / row.lstrip("+") / "result.json"
         key = _hash({"teacher": self._teacher_key(), "student": asdict(c.student), "losses": asdict(c.losses),
-                     "eval": asdict(c.eval), "row": row, "pretrained": c.teacher.pretrained})
+                     "eval": asdict(c.eval), "row": row, "pretrained": c.teacher.pretrained,
+                     "metrics": ROW_METRICS_VERSION})
         save_ckpt = row == CHECKPOINT_ROW and not self.student.has_student()
         if out_file.is_file() and not save_ckpt:
             done = json.loads(out_file.read_text())
@@ -199,8 +203,10 @@ class Distill:
                                         c.losses.top_k, seed, self.progress, desc=f"student {row} seed {seed}")
             start = time.perf_counter()
             s_feats = encode_crops(candidate, crops.images)
-            per_seed.append(evaluate_features(s_feats, crops, split, class_w[enrich], c.eval,
-                                              c.losses.temperature, c.run.seed))
+            per_seed.append({**evaluate_features(s_feats, crops, split, class_w[enrich], c.eval,
+                                                 c.losses.temperature, c.run.seed),
+                             **imitation_metrics(s_feats, s.features, crops, split, class_w[enrich],
+                                                 c.losses.temperature)})
             train_s, eval_s = train_s + run_stats.seconds, eval_s + time.perf_counter() - start
             if i == 0:
                 student, stats = candidate, run_stats  # the first seed's student is the checkpoint
@@ -214,6 +220,7 @@ class Distill:
                 "row": row, "classes": list(CLASSES), "id_classes": list(split.id_classes),
                 "ood_classes": list(split.ood_classes), "crop_margin": c.data.margin,
                 "crop_size": c.data.crop_size, "teacher": c.teacher.open_clip_name, "metrics": per_seed[0],
+                "distill_run": str(self.root),  # its config.yaml, teacher and crops: what re-distillation needs
                 "temperature": c.losses.temperature})
         out_file.parent.mkdir(parents=True, exist_ok=True)
         out_file.write_text(json.dumps(result, indent=1) + "\n")

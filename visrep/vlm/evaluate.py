@@ -87,6 +87,30 @@ def evaluate_features(feats: torch.Tensor, crops: Crops, split: ClassSplit, clas
     return out
 
 
+def imitation_metrics(student_f: torch.Tensor, teacher_f: torch.Tensor, crops: Crops, split: ClassSplit,
+                      class_w: torch.Tensor, temperature: float) -> dict[str, float]:
+    """How closely the student imitates the teacher on held-out crops, per class set
+    (``{id,ood}/...``), each set classified among its own classes as in zero-shot:
+
+    - ``teacher_agreement``: the fraction of crops whose top-1 class is the teacher's
+      (right or wrong), the student's fidelity rather than its accuracy;
+    - ``embedding_cosine``: mean cosine between the two image embeddings (the visual space);
+    - ``class_kl``: mean KL(teacher ‖ student) of the class distributions at ``temperature``
+      (the vision-language alignment; 0 when the student reproduces the teacher's softmax).
+    """
+    out: dict[str, float] = {}
+    for name, classes in (("id", split.id_classes), ("ood", split.ood_classes)):
+        test = crops.of_classes(classes) & ~crops.train
+        w = class_w[torch.tensor([CLASSES.index(c) for c in classes])]
+        s, t = student_f[test], teacher_f[test]
+        log_q = F.log_softmax(class_logits(s, w, temperature), -1)
+        log_p = F.log_softmax(class_logits(t, w, temperature), -1)
+        out[f"{name}/teacher_agreement"] = float((log_q.argmax(-1) == log_p.argmax(-1)).float().mean())
+        out[f"{name}/embedding_cosine"] = float((F.normalize(s, dim=-1) * F.normalize(t, dim=-1)).sum(-1).mean())
+        out[f"{name}/class_kl"] = float((log_p.exp() * (log_p - log_q)).sum(-1).mean())
+    return out
+
+
 def images_per_second(encode: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor,
                       repeats: int = 3) -> float:
     """Best-of-``repeats`` throughput of ``encode`` on one batch (after one warm-up call)."""

@@ -11,10 +11,33 @@ from typing import Any
 from visrep.vlm.config import CHECKPOINT_ROW, DistillConfig
 
 METRIC_KEYS = ("id/zero_shot", "ood/zero_shot", "id/finetune", "ood/finetune", "id/tip", "ood/tip")
+# visrep.vlm.evaluate.imitation_metrics: (key, column heading, as a percentage?)
+IMITATION_KEYS = (("teacher_agreement", "top-1 agreement %", True), ("embedding_cosine", "image cosine", False),
+                  ("class_kl", "class KL", False))
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
+
+
+def imitation_table(rows: dict[str, dict[str, Any]]) -> list[str]:
+    """How each student row imitates the teacher on the held-out ID and OOD crops (rows
+    finished before these metrics existed have none and are left out)."""
+    rows = {name: r for name, r in rows.items() if f"id/{IMITATION_KEYS[0][0]}" in r["metrics"]}
+    if not rows:
+        return []
+    head = "| student | " + " | ".join(f"{split} {title}" for key, title, _ in IMITATION_KEYS
+                                      for split in ("ID", "OOD")) + " |"
+    lines = ["", "Imitation of the teacher on the same held-out crops (mean over seeds): top-1 agreement "
+             "with the teacher's class (right or wrong), mean cosine between student and teacher image "
+             "embeddings, and KL(teacher ‖ student) of the class distributions at T; each class set among "
+             "its own classes.", "", head, "|" + "---|" * (head.count("|") - 1)]
+    for name, r in rows.items():
+        m = r["metrics"]
+        cells = [_pct(m[f"{split}/{key}"]) if pct else f"{m[f'{split}/{key}']:.3f}"
+                 for key, _, pct in IMITATION_KEYS for split in ("id", "ood")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def render_report(cfg: DistillConfig, summary: dict[str, Any]) -> str:
@@ -46,6 +69,7 @@ def render_report(cfg: DistillConfig, summary: dict[str, Any]) -> str:
         m = r["metrics"]
         lines.append(f"| student: {name} | {' + '.join(r['terms'])} | {'yes' if r['enrichment'] else 'no'} | "
                      + " | ".join(_pct(m[k]) for k in METRIC_KEYS) + f" | {r['train_s']:.0f} |")
+    lines += imitation_table(summary["rows"])
     cls_row, all_row = summary["rows"].get("cls"), summary["rows"].get(CHECKPOINT_ROW)
     if cls_row and all_row:
         gap = all_row["metrics"]["ood/zero_shot"] - cls_row["metrics"]["ood/zero_shot"]
