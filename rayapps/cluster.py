@@ -34,10 +34,14 @@ def connect(res: ResourcesConfig, learner_ranks: int) -> None:
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=True)
 
 
-def actor_options(cpus: float, gpus: float, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """``.options(...)`` for a role: resources, ``DEFAULT_ENV`` (set before the actor's
+def task_options(cpus: float, gpus: float, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """``.options(...)`` for a remote function: resources, ``DEFAULT_ENV`` (set before its
     first import, whatever the driver's environment) and a thread count matching its CPUs."""
     threads = str(max(1, math.ceil(cpus)))
     env_vars = {**DEFAULT_ENV, "OMP_NUM_THREADS": threads, **(env or {})}
-    return {"num_cpus": cpus, "num_gpus": gpus, "runtime_env": {"env_vars": env_vars},
-            "max_restarts": 0}
+    return {"num_cpus": cpus, "num_gpus": gpus, "runtime_env": {"env_vars": env_vars}}
+
+
+def actor_options(cpus: float, gpus: float, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """``.options(...)`` for a role actor: ``task_options``, never restarted."""
+    return {**task_options(cpus, gpus, env), "max_restarts": 0}

@@ -104,11 +104,11 @@ def track(cfg: DistillConfig, root: Path, summary: dict[str, Any], report: Path)
 
 def student_config(profile: str, cache: Path, mlflow_uri: str) -> DistillConfig:
     """The distillation a self-training run needs from ``profile``: one teacher and one
-    ``all`` student (one seed, no ablation, no API table), in a cache folder named by a hash
-    of every setting that shapes the student, so runs with the same settings share it."""
+    ``all`` student (one seed, no ablation; the API table kept: it is seconds, and says how
+    good these tools are), in a cache folder named by a hash of every setting that shapes
+    the student, so runs with the same settings share it."""
     cfg = load_distill_config(profile)
-    cfg = dataclasses.replace(cfg, rows=(CHECKPOINT_ROW,), student=dataclasses.replace(cfg.student, seeds=1),
-                              api=dataclasses.replace(cfg.api, scenes=0))
+    cfg = dataclasses.replace(cfg, rows=(CHECKPOINT_ROW,), student=dataclasses.replace(cfg.student, seeds=1))
     shaping = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("run", "eval", "api")}
     key = hashlib.sha1(json.dumps({**shaping, "seed": cfg.run.seed}, sort_keys=True).encode()).hexdigest()[:12]
     root = Path(cache) / "students" / f"{profile if '/' not in profile else 'custom'}-{key}"

@@ -20,7 +20,7 @@ from typing import Any
 
 import ray
 
-from rayapps.cluster import actor_options
+from rayapps.cluster import task_options
 from rayapps.pipeline import Pools, run_given
 from rayapps.pools import spawn_executors
 from visrep.config import Config
@@ -32,7 +32,7 @@ from visrep.selftrain.rundir import RunDir
 from visrep.visual.redistill import redistill_for_tools
 from visrep.vlm.redistill import Budget
 from visrep.world import load_scenes
-from visrep.world.records import Task
+from visrep.world.records import Box, Task
 
 TARGETED, RANDOM = "targeted", "random"
 STAGE = "redistill"
@@ -80,18 +80,19 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
     failing = failing_tools(grow_calls)
     seed = cfg.run.seed * 1000 + i
     targeted = wrong_objects(grow_calls, rc.max_crops, seed)
-    arms = {TARGETED: targeted}
-    if rc.control:
+    arms: dict[str, list[tuple[str, Box]]] = {}
+    if rc.control:  # first: its executor is gone before the targeted one, which stays, is made
         train_images = {c["image_id"] for c in grow_calls}
         scenes = [s for image_id, s in sorted(load_scenes(world).items()) if image_id in train_images]
         arms[RANDOM] = random_objects(scenes, len(targeted), seed)
+    arms[TARGETED] = targeted
     before = error_rates(eval_calls, [c["agree"] for c in eval_calls], failing)
     info: dict[str, float] = {f"{STAGE}/failing_tools": float(len(failing)), f"{STAGE}/crops": float(len(targeted))}
     info.update({f"{STAGE}/before/tool_error/{k}": v for k, v in before.items()})
     info.update({f"{STAGE}/before/{k.removeprefix('eval/')}": v
                  for k, v in phase_metrics(eval_rows, "eval").items() if k.startswith("eval/reward/")})
     budget = Budget(rc.steps, rc.batch_size, rc.lr, rc.mix)
-    task = ray.remote(redistill_for_tools).options(**actor_options(res.learner_cpus, res.learner_gpus))
+    task = ray.remote(redistill_for_tools).options(**task_options(res.learner_cpus, res.learner_gpus))
     keep = None
     for arm, objects in arms.items():
         if not objects:

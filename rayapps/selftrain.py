@@ -166,6 +166,14 @@ class SelfTrain:
         metrics = self._finish_phase(i, "eval", out)
         print(f"iteration {i} held-out accuracy: {summary_line(metrics, 'eval')}")
 
+    def _release(self) -> None:
+        """Kill the run's actors, so their resources are free the moment it ends (another run
+        in the same driver, as in tests, would otherwise wait on them)."""
+        if self.pools is not None:
+            for actor in (*self.pools.samplers, *self.pools.executors, *self.pools.scorers):
+                ray.kill(actor)
+            self.pools = None
+
     # ---- the loop ----------------------------------------------------------------
     def run(self) -> int:
         prepare_run_dir(self.rd, self.cfg)
@@ -214,6 +222,7 @@ class SelfTrain:
             status = "FINISHED"
         finally:
             self.tracker.close(status)
+            self._release()
         self._report(heldout)
         return 0
 

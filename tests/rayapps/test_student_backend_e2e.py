@@ -1,26 +1,62 @@
-"""`rayapps.distill` (tiny) makes a student dir that `rayapps.selftrain visual.backend=student` runs on."""
+"""The tiny profile with student tools end to end: the job obtains a student (tiny distillation,
+cached), attributes every failed program, writes the judged tool calls, and a re-distillation
+stage added to the finished run re-distils on the wrong calls' objects, measured against random
+crops, and hands the executors the new student."""
 
+import json
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 
-from rayapps.distill import main as distill_main
 from rayapps.selftrain import main as selftrain_main
 from visrep.selftrain import trajectories as T
+from visrep.selftrain.attribution import FAILURES, call_rows, read_calls, write_calls
+from visrep.selftrain.rundir import RunDir
 from visrep.vlm.student import StudentDir
+from visrep.world import load_scenes
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
-def test_selftrain_with_the_distilled_student_backend(tmp_path: Path, ray_cluster: None) -> None:
-    db = f"run.mlflow_uri=sqlite:///{tmp_path}/mlflow.db"
-    assert distill_main(["--config", "tiny", "--no-progress", f"run.dir={tmp_path / 'distill'}", db,
-                         f"run.report={tmp_path / 'distill.md'}"]) == 0
-    student = StudentDir(tmp_path / "distill" / "student")
-    assert student.has_student() and student.ready_for_tools()
+def test_student_tools_attribution_and_redistillation(tmp_path: Path, ray_cluster: None) -> None:
     run = tmp_path / "run"
-    assert selftrain_main(["--config", "tiny", f"run.dir={run}", db, "visual.backend=student",
-                           f"visual.student_dir={student.root}"]) == 0
-    grow = pd.read_parquet(run / "iter_001" / "grow.parquet")
-    assert len(grow) > 0 and set(grow[T.STATUS]) <= {"ok", "rejected", "error", "timeout", "memory"}
+    args = ["--config", "tiny", f"run.dir={run}", f"run.mlflow_uri=sqlite:///{tmp_path}/mlflow.db"]
+    assert selftrain_main(args) == 0
+    rd = RunDir(run)
+    for phase in ("passthrough", "reference", "eval"):
+        rows = pd.read_parquet(rd.trajectories(0, phase))
+        assert (rows[T.BACKEND] == "student").all()
+        failed = rows[rows[T.REWARD] < 1.0]
+        assert set(failed[T.FAILURE]) <= set(FAILURES) and (rows[rows[T.REWARD] >= 1.0][T.FAILURE] == "").all()
+        ran = rows[rows[T.STATUS] != "rejected"]
+        assert ran[T.ORACLE_REWARD].notna().all()  # evaluation reruns every program with the oracle's tools
+    grow = pd.read_parquet(rd.trajectories(1, "grow"))
+    assert grow[grow[T.REWARD] < 1.0][T.FAILURE].isin(FAILURES).all()
+    calls = read_calls(rd.tool_calls(0, "reference"))
+    assert calls and {"find", "simple_query"} & {c["tool"] for c in calls}
+    assert all(c["split"] in ("id", "ood", "none") for c in calls)
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    metrics = client.get_run((run / "mlflow_run_id").read_text().strip()).data.metrics
+    assert {"eval/failure/tool/vqa", "eval/failure/program/vqa", "eval/oracle_reward/vqa",
+            "reference/tool_error/all"} <= set(metrics)
+
+    # The tiny policy writes no program that calls a tool, so grow has no wrong call to learn
+    # from: give it some (the train images' objects, as a wrong `find` would have named them).
+    scenes = load_scenes(run / "world")
+    wrong = [{"tool": "find", "image_id": i, "box": [0, 0, s.width, s.height], "args": ["objects"], "answer": [],
+              "oracle": [list(o.box) for o in s.objects], "agree": False,
+              "objects": [[*o.box, o.class_name] for o in s.objects], "split": "ood"}
+             for i, s in sorted(scenes.items()) if i.startswith("train")]
+    write_calls(call_rows(1, "grow", wrong), rd.tool_calls(1, "grow"))
+    assert selftrain_main([*args, "redistill.every=1", "redistill.steps=3", "redistill.batch_size=8"]) == 0
+    info = json.loads((rd.iteration(1) / "redistill.done").read_text())
+    assert info["student_dir"] == str(rd.iteration(1) / "students" / "targeted")
+    assert StudentDir(Path(info["student_dir"])).ready_for_tools()
+    assert StudentDir(rd.iteration(1) / "students" / "random").ready_for_tools()
+    for arm in ("targeted", "random"):
+        assert info[f"redistill/{arm}/crops"] == info["redistill/crops"] > 0
+        assert f"redistill/{arm}/student/ood/teacher_agreement" in info
+        assert f"redistill/{arm}/reward/vqa" in info
+    assert "redistill/before/tool_error/all" in info

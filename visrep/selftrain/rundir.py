@@ -21,6 +21,7 @@ config that made it, so a rerun with a different config is refused (``prepare_ru
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -29,14 +30,16 @@ from typing import Any
 import yaml
 
 from visrep.cli import SetupError
-from visrep.config import Config, flatten, load_dataclass, to_dict
+from visrep.config import Config, RedistillConfig, flatten, load_dataclass, to_dict
 
 # Keys a rerun may change without invalidating what the run directory holds.  The
 # corrections are among them: the paper's workflow runs until self-training saturates, has a
 # person correct what still fails, and continues the same run for more iterations with them
 # (iterations already improved are not redone; ``corrections.check_joins_later`` says so).
+# So is the closed loop: a stage already run keeps its student, later ones use the new settings.
 RESUMABLE_CHANGES = frozenset({"run.iterations", "run.mlflow_uri", "run.dir",
-                               "selftrain.corrections_file", "selftrain.corrections_from"})
+                               "selftrain.corrections_file", "selftrain.corrections_from",
+                               *(f"redistill.{f.name}" for f in dataclasses.fields(RedistillConfig))})
 
 
 class RunDir:
