@@ -91,11 +91,10 @@ def _rows(pools: Pools, iteration: int, phase: str, tasks: list[Task], sample: S
         for j, (prog, res, rew) in enumerate(zip(progs, ress, rews)):
             extra: dict[str, Any] = {"backend": pools.backend}
             if oracle is not None and pools.attribution is not None:
-                again = oracle[i][j]
+                again = None if oracle[i][j] is None else oracle[i][j].value  # type: ignore[union-attr]
                 errors = tool_errors(res.calls)
-                extra.update(oracle_reward=None if again is None else again.value, tool_errors=errors,
-                             failure=failure_class(rew.value, None if again is None else again.value, errors,
-                                                   pools.attribution.threshold))
+                extra.update(oracle_reward=again, tool_errors=errors,
+                             failure=failure_class(rew.value, again, errors, pools.attribution.threshold))
             rows.append(make_row(iteration, phase, j, task, prog, res, rew, **extra))
     return rows
 

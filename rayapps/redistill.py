@@ -39,9 +39,10 @@ STAGE = "redistill"
 
 
 def due(cfg: Config, i: int) -> bool:
-    """Whether iteration ``i`` ends with a re-distillation stage."""
+    """Whether iteration ``i`` ends with a re-distillation stage (it learns from the judged
+    tool calls, so it needs student tools and ``visual.attribute``)."""
     every = cfg.redistill.every
-    return cfg.visual.backend == "student" and every > 0 and i % every == 0
+    return cfg.visual.backend == "student" and cfg.visual.attribute and every > 0 and i % every == 0
 
 
 def current_student(cfg: Config, rd: RunDir) -> str:

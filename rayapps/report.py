@@ -1,6 +1,10 @@
 """``python -m rayapps.report [--seeds 0,1,2] [--iterations 6] [--corrections FILE]``: regenerate
 ``docs/results/selftrain.md`` and its learning curves.
 
+With student tools (the default profile's) each run also re-distils its student every
+``--redistill-every`` iterations, beside a control at equal compute, and the document gets
+the closed loop's table (``visrep.selftrain.report.closed_loop``).
+
 For each seed it runs the self-training job (``rayapps.selftrain``, one process per run,
 each its own Ray cluster and MLflow run) without corrections for ``--iterations``
 iterations; then, with ``--corrections``, it continues each run from iteration
@@ -96,7 +100,7 @@ def _setup_lines(cfg: Config, args: argparse.Namespace, train: list[Task], heldo
 def report(args: argparse.Namespace) -> int:
     """Run (or reuse) every run, then write the document, its PNGs and the MLflow run."""
     start = time.perf_counter()
-    base = [*args.overrides, f"run.iterations={args.iterations}"]
+    base = [f"redistill.every={args.redistill_every}", *args.overrides, f"run.iterations={args.iterations}"]
     cfg = load_config(args.config, base)
     runs_root = resolve_path(args.runs)
     with_corrections = [f"selftrain.corrections_file={resolve_path(args.corrections)}",
@@ -153,6 +157,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--corrections", default="configs/corrections/default.jsonl",
                         help="filled corrections file (default: the shipped one; '' for none)")
     parser.add_argument("--corrections-from", type=int, default=5, help="the iteration they join (default 5)")
+    parser.add_argument("--redistill-every", type=int, default=2,
+                        help="re-distil the student every N iterations, with the random-crop control (default 2; "
+                             "0: never); ignored with oracle tools")
     parser.add_argument("--runs", default="runs/report", help="where the runs go (default runs/report)")
     parser.add_argument("--out", default="docs/results", help="where selftrain.md and its PNGs go")
     parser.add_argument("overrides", nargs="*", metavar="a.b=value", help="config overrides for every run")

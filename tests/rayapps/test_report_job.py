@@ -45,6 +45,8 @@ def test_report_runs_seeds_branches_corrections_and_writes_the_document(
         assert (tmp_path / "docs" / f"selftrain_{kind}.png").is_file()
     assert "| with corrections, iteration 2 |" in doc and "| warm start (seeds only) |" in doc
     assert "## The paper's claims, as measured" in doc and "corrections carry the policy" in doc
+    assert plain.done(2, "redistill") and "### Re-distillation after iteration 2" in doc  # --redistill-every 2
+    assert "same programs, oracle tools" in doc  # the tiny profile's tools are the student's
     client = mlflow.tracking.MlflowClient(uri)
     (report,) = client.search_runs([client.get_experiment_by_name("visrep-tiny").experiment_id],
                                    "attributes.run_name = 'report'")
