@@ -62,7 +62,7 @@ def test_passthrough_equals_executing_and_scoring_its_programs(world: Path, tmp_
                                                               ray_cluster: None) -> None:
     out, rows = tmp_path / "passthrough.json", tmp_path / "passthrough.parquet"
     argv = ["--baseline", "passthrough", "--world", str(world), "--split", "heldout", "--config", "tiny",
-            "--out", str(out), "--trajectories", str(rows)]
+            "--backend", "oracle", "--out", str(out), "--trajectories", str(rows)]
     assert main(argv) == 0
     cfg = load_config("tiny")
     scenes = load_scenes(world)
