@@ -216,9 +216,9 @@ class SelfTrain:
                 if not self.rd.done(i, "eval"):
                     self._eval(i, heldout)
                 if redistill.due(cfg, i) and not self.rd.done(i, redistill.STAGE):
-                    metrics, student = redistill.run_stage(self.cfg, self.rd, i, self.pools, world, heldout)
+                    metrics, student_dir = redistill.run_stage(self.cfg, self.rd, i, self.pools, world, heldout)
                     self.tracker.log(metrics, step=i)
-                    self.rd.mark_done(i, redistill.STAGE, {**metrics, "student_dir": student})
+                    self.rd.mark_done(i, redistill.STAGE, {**metrics, "student_dir": student_dir})
             status = "FINISHED"
         finally:
             self.tracker.close(status)

@@ -102,20 +102,13 @@ def load_crops(world: Path, size: int, margin: float, train_fraction: float, see
     The train/held-out split shuffles each class's crops with a seeded RNG and puts the
     first ``round(train_fraction * n)`` (at least one when n >= 2) in train.
     """
-    images, labels, patterns = [], [], []
-    for image_id, scene in sorted(load_scenes(world).items()):
-        known = [o for o in scene.objects if o.class_name in CLASSES]
-        if not known:
-            continue
-        with Image.open(image_path(world, image_id)) as im:
-            picture = im.convert("RGB")
-        for obj in known:
-            images.append(np.asarray(object_crop(picture, obj.box, margin, size)))
-        labels += [CLASSES.index(o.class_name) for o in known]
-        patterns += [PATTERNS.index(o.pattern) for o in known]
-    if not images:
+    objects = [(image_id, o) for image_id, scene in sorted(load_scenes(world).items())
+               for o in scene.objects if o.class_name in CLASSES]
+    if not objects:
         raise ValueError(f"{world}: no objects of the shapes-world classes found")
-    tensor = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    tensor = crops_at(world, [(image_id, o.box) for image_id, o in objects], size, margin)
+    labels = [CLASSES.index(o.class_name) for _, o in objects]
+    patterns = [PATTERNS.index(o.pattern) for _, o in objects]
     label_t = torch.tensor(labels, dtype=torch.int64)
     train = torch.zeros(len(labels), dtype=torch.bool)
     rng = random.Random(f"image-split:{seed}")

@@ -30,7 +30,7 @@ from visrep.cli import SetupError, resolve_path
 from visrep.vlm import text as vlm_text
 from visrep.vlm.config import CHECKPOINT_ROW, ROWS, DistillConfig, report_path
 from visrep.vlm.data import CLASSES, ClassSplit, Crops, load_crops, split_classes
-from visrep.vlm.evaluate import compare_throughput, evaluate_features, imitation_metrics
+from visrep.vlm.evaluate import compare_throughput, evaluate_features, student_metrics
 from visrep.vlm.features import cached_features, encode_crops
 from visrep.vlm.models import VLModel, copy_text_side, create_model, load_model, save_model
 from visrep.vlm.report import render_report
@@ -203,10 +203,8 @@ class Distill:
                                         c.losses.top_k, seed, self.progress, desc=f"student {row} seed {seed}")
             start = time.perf_counter()
             s_feats = encode_crops(candidate, crops.images)
-            per_seed.append({**evaluate_features(s_feats, crops, split, class_w[enrich], c.eval,
-                                                 c.losses.temperature, c.run.seed),
-                             **imitation_metrics(s_feats, s.features, crops, split, class_w[enrich],
-                                                 c.losses.temperature)})
+            per_seed.append(student_metrics(s_feats, s.features, crops, split, class_w[enrich], c.eval,
+                                            c.losses.temperature, c.run.seed))
             train_s, eval_s = train_s + run_stats.seconds, eval_s + time.perf_counter() - start
             if i == 0:
                 student, stats = candidate, run_stats  # the first seed's student is the checkpoint

@@ -111,6 +111,14 @@ def imitation_metrics(student_f: torch.Tensor, teacher_f: torch.Tensor, crops: C
     return out
 
 
+def student_metrics(feats: torch.Tensor, teacher_feats: torch.Tensor, crops: Crops, split: ClassSplit,
+                    class_w: torch.Tensor, cfg: EvalSection, temperature: float, seed: int) -> dict[str, float]:
+    """Everything a student is reported with: ``evaluate_features`` (its accuracy) and
+    ``imitation_metrics`` (how it imitates the teacher whose features are ``teacher_feats``)."""
+    return {**evaluate_features(feats, crops, split, class_w, cfg, temperature, seed),
+            **imitation_metrics(feats, teacher_feats, crops, split, class_w, temperature)}
+
+
 def images_per_second(encode: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor,
                       repeats: int = 3) -> float:
     """Best-of-``repeats`` throughput of ``encode`` on one batch (after one warm-up call)."""

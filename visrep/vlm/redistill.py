@@ -28,7 +28,7 @@ import torch
 from visrep.vlm.config import CHECKPOINT_ROW, ROWS, load_distill_config
 from visrep.vlm.data import CLASSES
 from visrep.vlm.distill import Distill
-from visrep.vlm.evaluate import evaluate_features, imitation_metrics
+from visrep.vlm.evaluate import student_metrics
 from visrep.vlm.features import encode_crops
 from visrep.vlm.losses import class_logits
 from visrep.vlm.models import ModelError
@@ -92,8 +92,8 @@ def redistill(student_dir: Path, out_dir: Path, images: torch.Tensor, budget: Bu
                             cfg.losses.top_k, seed, progress, desc="re-distil student")
     student.freeze()
     feats = encode_crops(student, crops.images)
-    metrics = {**evaluate_features(feats, crops, split, class_w, cfg.eval, cfg.losses.temperature, cfg.run.seed),
-               **imitation_metrics(feats, setup.features, crops, split, class_w, cfg.losses.temperature)}
+    metrics = student_metrics(feats, setup.features, crops, split, class_w, cfg.eval, cfg.losses.temperature,
+                              cfg.run.seed)
     meta = json.loads(source.meta.read_text())
     before = meta.get("metrics", {})
     teacher_ood = sum(CLASSES[i] not in split.id_classes for i in labels.tolist()) / len(labels)
