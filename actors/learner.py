@@ -17,9 +17,10 @@ class LearnerActor:
         self._learner = DeepSpeedLearner(Path(model_dir), cfg, rank=rank, world_size=world_size,
                                          master_addr=master_addr, master_port=master_port)
 
-    def train(self, examples: list[tuple[str, str]], epochs: int, lr: float) -> dict[str, Any]:
-        """Fine-tune on (prompt, completion) pairs; every rank gets the full list and shards it."""
-        return self._learner.train(examples, epochs=epochs, lr=lr)
+    def train(self, examples: list[tuple[str, str]], epochs: int, lr: float, seed: int) -> dict[str, Any]:
+        """Fine-tune on (prompt, completion) pairs; every rank gets the full list and shards it
+        with the shuffle ``seed`` they share."""
+        return self._learner.train(examples, epochs=epochs, lr=lr, seed=seed)
 
     def save(self, out_dir: str) -> str:
         """Write an HF checkpoint (rank 0 writes; all ranks must call it for ZeRO-3 gathers)."""

@@ -80,8 +80,10 @@ class SelfTrain:
         return metrics
 
     def _train(self, start: Path, out: Path, examples: list[tuple[str, str]], epochs: int,
-               lr: float) -> dict[str, Any]:
-        """Fine-tune ``start`` on ``examples`` with a fresh learner group; save to ``out``."""
+               lr: float, i: int) -> dict[str, Any]:
+        """Fine-tune ``start`` on ``examples`` with a fresh learner group; save to ``out``.
+        The shuffle is seeded by ``run.seed`` and iteration ``i``: seeds differ from the warm
+        start on, and a resumed iteration trains as its first attempt did."""
         cfg, res = self.cfg, self.cfg.resources
         ranks = res.learners
         port = free_port()
@@ -89,7 +91,8 @@ class SelfTrain:
         learner_cls = ray.remote(LearnerActor).options(**actor_options(res.learner_cpus, res.learner_gpus))
         group = [learner_cls.remote(str(start), cfg.learner, r, ranks, addr, port) for r in range(ranks)]
         try:
-            stats = ray.get([g.train.remote(examples, epochs, lr) for g in group])[0]
+            seed = cfg.run.seed * 1000 + i
+            stats = ray.get([g.train.remote(examples, epochs, lr, seed) for g in group])[0]
             ray.get([g.save.remote(str(out)) for g in group])
             ray.get([g.close.remote() for g in group])
         finally:
@@ -111,7 +114,7 @@ class SelfTrain:
             print(f"few-shot prompting solved {rate:.0%} of {len(probe)} probe tasks "
                   f"(< {ws.min_solve_rate:.0%}): warm start on {len(seeds)} seed programs")
             t0 = time.perf_counter()
-            stats = self._train(base, ckpt, program_examples(seeds, seeds, self.cfg.prompt), ws.epochs, ws.lr)
+            stats = self._train(base, ckpt, program_examples(seeds, seeds, self.cfg.prompt), ws.epochs, ws.lr, 0)
             info.update({f"init/{k}": v for k, v in stats.items()})
             info["time/warm_start_s"] = time.perf_counter() - t0
         else:
@@ -130,7 +133,7 @@ class SelfTrain:
         t0 = time.perf_counter()
         prev, ckpt = self.rd.checkpoint(i - 1).resolve(), self.rd.checkpoint(i)
         if examples:
-            stats = self._train(prev, ckpt, examples, cfg.learner.epochs, cfg.learner.lr)
+            stats = self._train(prev, ckpt, examples, cfg.learner.epochs, cfg.learner.lr, i)
             info.update({f"improve/{k}": v for k, v in stats.items()})
         else:
             self.rd.reuse_checkpoint(i, prev)

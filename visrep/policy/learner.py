@@ -9,7 +9,9 @@ FusedAdam/CPUAdam JIT-compile C++ on first use (about a minute each), torch's do
 
 Batch semantics: ``LearnerConfig.batch_size`` is the GLOBAL batch (examples per optimiser
 step across all ranks); each rank's micro batch is ``batch_size // world_size`` (≥ 1).
-Each epoch the examples are shuffled with a seed all ranks share, padded by wrapping
+Each epoch the examples are shuffled with a seed all ranks share (the caller's ``seed`` and
+the epoch: the self-training job passes ``run.seed`` and the iteration, so seeds differ in
+what they train on and a resumed iteration shuffles as the first attempt did), padded by wrapping
 around to a multiple of the world size (as ``DistributedSampler``), and rank ``r`` takes
 every ``world_size``-th example from ``r`` — so all ranks take the same number of steps.
 """
@@ -75,7 +77,6 @@ class DeepSpeedLearner:
         self.engine, *_ = deepspeed.initialize(
             model=model, optimizer=optimizer, config=deepspeed_config(cfg, world_size)
         )
-        self._epoch_seed = 0
 
     @property
     def micro_batch(self) -> int:
@@ -93,7 +94,7 @@ class DeepSpeedLearner:
         return [examples[i] for i in order[self.rank::self.world_size]]
 
     def train(self, examples: list[tuple[str, str]], epochs: int, lr: float | None = None,
-              progress: bool = True) -> dict:
+              seed: int = 0, progress: bool = True) -> dict:
         """SFT for ``epochs`` passes; returns loss (mean), first/last loss, steps, tokens/s.
 
         Losses are averaged over ranks; ``tokens`` counts every non-padding token all ranks
@@ -114,9 +115,8 @@ class DeepSpeedLearner:
         losses: list[float] = []
         tokens = 0
         start = time.perf_counter()
-        for _ in range(epochs):
-            shard = self._shard(examples, seed=self._epoch_seed)
-            self._epoch_seed += 1
+        for epoch in range(epochs):
+            shard = self._shard(examples, seed=seed * 1000 + epoch)
             for i in range(0, len(shard), self.micro_batch):
                 batch = build_batch(self.tokenizer, shard[i:i + self.micro_batch], self.cfg.max_len)
                 tokens += int(batch[ATTENTION_MASK].sum())
