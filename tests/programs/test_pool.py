@@ -102,7 +102,7 @@ def test_jobs_run_in_parallel_over_the_workers() -> None:
 def test_worker_isolation_report_names_every_layer() -> None:
     with WorkerPool([], _plain, None, LIMITS, workers=1) as pool:
         report = pool.isolation
-    assert set(report) == {"fds", "chroot", "uid", "nproc", "seccomp"}
+    assert set(report) == {"fds", "network", "chroot", "uid", "nproc", "seccomp"}
 
 
 def test_the_pool_knows_nothing_of_the_visual_api() -> None:

@@ -37,6 +37,14 @@ def test_program_key_ignores_formatting_and_comments() -> None:
     assert program_key(SRC_A) != program_key(SRC_B)
 
 
+def test_program_key_survives_programs_nested_too_deeply_to_walk() -> None:
+    for terms in (1_000, 5_000):  # ast.dump recursed past the limit at ~1,000, ast.parse at ~3,000
+        source = "def execute_command(image):\n    return " + "+".join(["1"] * terms) + "\n"
+        assert program_key(source) == source.strip()
+    rows = [_row("t1", "def execute_command(image):\n    return " + "+".join(["1"] * 2_000) + "\n", 1.0)]
+    assert len(select_for_training(rows, threshold=1.0, dedupe=True, max_per_task=1)) == 1
+
+
 def test_select_keeps_rewarded_unique_capped() -> None:
     rows = [_row("t1", SRC_A, 1.0), _row("t1", SRC_A_REFORMATTED, 1.0), _row("t1", SRC_B, 1.0),
             _row("t2", SRC_A, 0.0), _row("t3", SRC_A, 1.0, status="error"), _row("t4", SRC_B, 1.0)]

@@ -19,7 +19,10 @@ rules, each with the reason:
 - no ``getattr``/``eval``/``open``/... even if a caller lists them as allowed;
 - no assignment to attributes (API objects are read-only to programs), no decorators;
 - every name read must be allowed (API names, safe builtins) or bound by the program;
-- the module is exactly ``def execute_command(image):`` and its body.
+- the module is exactly ``def execute_command(image):`` and its body;
+- nothing nests deeper than ``MAX_DEPTH`` AST levels (``parse_program``): the parser, the
+  compiler and every later walk of the tree (the dedupe's ``ast.dump``) recurse, and a
+  few KB of ``1+1+...`` would otherwise raise RecursionError wherever it is first parsed.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ FORBIDDEN_NAMES = frozenset({
 })
 FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
 INTROSPECTION_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_")
+MAX_DEPTH = 100  # AST levels; the seed programs nest under 20
 
 _REJECTED = {
     ast.Import: "import", ast.ImportFrom: "import", ast.Global: "global",
@@ -123,12 +127,27 @@ def _check_entry_point(tree: ast.Module) -> None:
         raise _reject(defs[0], f"{ENTRY_POINT} must take exactly one argument, {ARGUMENT}")
 
 
-def validate(source: str, allowed_names: set[str]) -> None:
-    """Raise ``ProgramRejected`` unless ``source`` follows every rule of this module."""
+def parse_program(source: str) -> ast.Module:
+    """The program's tree, or ``ProgramRejected`` when it does not parse or nests deeper
+    than ``MAX_DEPTH`` (checked without recursion, so any later recursive walk is safe)."""
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
         raise ProgramRejected(f"line {exc.lineno or 0}: syntax error: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ProgramRejected(f"line 1: nested too deeply to parse (more than {MAX_DEPTH} levels)") from None
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _reject(node, f"nesting deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return tree
+
+
+def validate(source: str, allowed_names: set[str]) -> None:
+    """Raise ``ProgramRejected`` unless ``source`` follows every rule of this module."""
+    tree = parse_program(source)
     known = set(allowed_names) | _bound_names(tree)
     for node in ast.walk(tree):
         _check_node(node, known)

@@ -17,7 +17,6 @@ policy the answer it is evaluated on.
 
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 from visrep.cli import SetupError, resolve_path
 from visrep.config import SelfTrainConfig
 from visrep.programs.text import as_source
+from visrep.programs.validate import ProgramRejected, parse_program
 from visrep.selftrain.examples import SOURCE_CORRECTIONS, Seed, examples_key, read_programs
 from visrep.selftrain.rundir import RunDir
 from visrep.world.records import Task
@@ -84,9 +84,9 @@ def load_corrections(path: Path, train: dict[str, Task]) -> list[Seed]:
         if (task.kind, task.text) != (program.kind, program.text):
             raise ValueError(f"{where}: kind and text differ from the world's task ({task.kind}: {task.text!r})")
         try:
-            ast.parse(as_source(program.body))
-        except SyntaxError as exc:
-            raise ValueError(f"{where}: the body does not parse ({exc.msg}, line {exc.lineno})") from None
+            parse_program(as_source(program.body))
+        except ProgramRejected as exc:
+            raise ValueError(f"{where}: the body does not parse ({exc})") from None
         corrections.append(program)
     if not corrections:
         raise ValueError(f"{path}: no corrections in the file")

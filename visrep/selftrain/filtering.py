@@ -10,14 +10,16 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from visrep.programs.validate import ProgramRejected, parse_program
 from visrep.selftrain import trajectories as T
 
 
 def program_key(source: str) -> str:
-    """A formatting-insensitive identity for a program (its AST dump, else its stripped text)."""
+    """A formatting-insensitive identity for a program (its AST dump, else -- it does not
+    parse, or nests too deeply to walk safely -- its stripped text)."""
     try:
-        return ast.dump(ast.parse(source))
-    except SyntaxError:
+        return ast.dump(parse_program(source))
+    except ProgramRejected:
         return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
