@@ -1,7 +1,8 @@
-"""``python escape_probe.py [UID]``: what a program that escaped the validator could do in a worker.
+"""What a program that escaped the validator could do in a worker.
 
-Run as a script (by ``test_os_wall.py``; given a UID, root drops to it first, after the
-imports: the interpreter may live where that uid cannot read) it listens on a TCP port
+``main()`` (run by ``test_os_wall.py`` in its own process; given a UID as the process's
+first argument, root drops to it first, after the imports: the interpreter may live where
+that uid cannot read) listens on a TCP port
 of 127.0.0.1, starts a one-worker ``WorkerPool`` whose ``prepare`` -- code that runs in the
 hardened worker, as an escaped program would -- tries raw syscalls through ctypes (numbers
 resolved by libseccomp for this architecture), and prints one JSON object: the worker's
@@ -120,5 +121,3 @@ def main() -> None:
                       "control": control}))
 
 
-if __name__ == "__main__":
-    main()

@@ -102,7 +102,30 @@ def test_jobs_run_in_parallel_over_the_workers() -> None:
 def test_worker_isolation_report_names_every_layer() -> None:
     with WorkerPool([], _plain, None, LIMITS, workers=1) as pool:
         report = pool.isolation
-    assert set(report) == {"fds", "network", "chroot", "uid", "nproc", "seccomp"}
+    assert set(report) == {"memory", "fds", "network", "chroot", "uid", "nproc", "seccomp"}
+
+
+SECRETS: dict[str, str] = {}  # filled at run time by the test below, in the executor only
+
+
+def _inherited(context: Any, rpc: Any) -> tuple[dict[str, Any], Any]:
+    """Runs in the worker: what of the executor's environment and run-time state it sees."""
+    found = {"env": sorted(k for k in os.environ if k in ("VISREP_TEST_TOKEN", "RAY_AUTH_TOKEN")),
+             "state": dict(SECRETS)}
+    return {}, lambda env: found
+
+
+def test_a_worker_inherits_nothing_of_the_executor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VISREP_TEST_TOKEN", "s3cret")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "s3cret")
+    monkeypatch.setitem(SECRETS, "token", "s3cret")
+    with WorkerPool([], _inherited, None, LIMITS, workers=1) as pool:
+        (result,) = pool.run([Job(PROGRAM, 1)])
+        memory = pool.isolation["memory"]
+        # still this process's child (clone(CLONE_PARENT)): waitable, not ChildProcessError
+        assert os.waitid(os.P_PID, pool.pids[0], os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+    assert memory.startswith("nothing of the executor"), memory
+    assert result.value == {"env": [], "state": {}}, result  # a fork of this process sees both
 
 
 def test_the_pool_knows_nothing_of_the_visual_api() -> None:

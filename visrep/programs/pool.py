@@ -3,10 +3,11 @@
 (Over 300 lines on purpose: the parent's dispatch, deadline and replacement logic is one
 state machine, read and audited as a whole.)
 
-The executor process (the *parent*) forks ``workers`` processes once, after whatever it
-has loaded (the backend, its models), so they share that memory copy-on-write; each
-worker walls itself in (``visrep.programs.isolation``) and then serves programs one at a
-time over a private socket.  The parent never trusts a worker: it enforces the wall-clock
+The executor process (the *parent*) starts ``workers`` processes once; each is forked by
+the process's zygote (``visrep.programs.zygote``: a clean interpreter, so a worker holds
+nothing of the executor's memory or environment) with the parent as its parent, walls
+itself in (``visrep.programs.isolation``) and then serves programs one at a time over a
+private socket.  The parent never trusts a worker: it enforces the wall-clock
 deadline, reads at most ``MAX_FRAME_BYTES`` per message, and kills and replaces a worker
 that is late, dead, over a limit or speaks out of protocol; the next program gets a fresh
 worker and the pool keeps serving.
@@ -44,7 +45,6 @@ import select
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 import time
 import weakref
@@ -58,7 +58,8 @@ from visrep.programs.frames import NO_FRAME, Garbled, Oversize, encode, pop_fram
 from visrep.programs.records import EXEC_STATUSES, ExecResult
 from visrep.programs.sandbox import SAFE_BUILTINS, one_line
 from visrep.programs.validate import ProgramRejected, validate
-from visrep.programs.worker import Prepare, worker_main
+from visrep.programs.worker import Prepare
+from visrep.programs.zygote import spawn_worker
 
 MAX_SOURCE_CHARS = 64 * 1024
 HELLO_TIMEOUT_S = 30.0
@@ -149,18 +150,8 @@ class WorkerPool:
 
     # -- lifecycle --
     def _spawn(self) -> _Worker:
-        parent_sock, child_sock = socket.socketpair()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover  (the child never returns)
-            try:
-                parent_sock.close()
-                worker_main(child_sock.fileno(), self._empty_dir, self._prepare, self.limits)
-            finally:
-                os._exit(1)
-        child_sock.close()
-        worker = _Worker(pid, parent_sock)
+        pid, sock, inherits = spawn_worker(self._prepare, self.limits, self._empty_dir)
+        worker = _Worker(pid, sock)
         try:
             hello = self._read_frame_blocking(worker, time.monotonic() + HELLO_TIMEOUT_S)
         except (Oversize, Garbled):
@@ -168,7 +159,7 @@ class WorkerPool:
         if not isinstance(hello, dict) or hello.get("op") != "hello":
             status = _kill(worker)
             raise RuntimeError(f"sandbox worker failed to start: {_death(status, self.limits).error}")
-        worker.isolation = {str(k): str(v) for k, v in dict(hello["isolation"]).items()}
+        worker.isolation = {"memory": inherits, **{str(k): str(v) for k, v in dict(hello["isolation"]).items()}}
         return worker
 
     def _replace(self, worker: _Worker, kill: bool = True) -> None:
