@@ -32,13 +32,18 @@ class SamplerActor:
             self._model_dir = Path(model_dir).resolve()
         self._version = version
 
-    def sample(self, tasks: list[Task], k: int, temperature: float, prompt: PromptConfig) -> SampleBatch:
+    def sample(self, tasks: list[Task], k: int, temperature: float, prompt: PromptConfig,
+               policy: tuple[str, int] | None = None) -> SampleBatch:
         """``k`` programs per task (``temperature`` 0: one greedy program), with token counts.
 
         ``prompt`` comes with each call because the few-shot probe and the policy's own
-        sampling use different prompts from the same engine.
+        sampling use different prompts from the same engine; ``policy`` (model dir,
+        version), when given, is loaded first: a sampler Ray restarted after its process
+        died comes back with the checkpoint it was built with, and must not sample from it.
         """
         start = time.perf_counter()
+        if policy is not None:
+            self.load(*policy)
         prompts = [prompt_for(t.kind, t.text, self._seeds, prompt) for t in tasks]
         outs = self._engine.sample(prompts, n=k, temperature=temperature, top_p=self._cfg.top_p,
                                    max_tokens=self._cfg.max_tokens, seed=self._seed, stop=STOP)

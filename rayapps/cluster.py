@@ -42,6 +42,9 @@ def task_options(cpus: float, gpus: float, env: dict[str, str] | None = None) ->
     return {"num_cpus": cpus, "num_gpus": gpus, "runtime_env": {"env_vars": env_vars}}
 
 
-def actor_options(cpus: float, gpus: float, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """``.options(...)`` for a role actor: ``task_options``, never restarted."""
-    return {**task_options(cpus, gpus, env), "max_restarts": 0}
+def actor_options(cpus: float, gpus: float, env: dict[str, str] | None = None,
+                  max_restarts: int = 0) -> dict[str, Any]:
+    """``.options(...)`` for a role actor: ``task_options``; Ray restarts its process up to
+    ``max_restarts`` times, and never retries a task itself (``max_task_retries`` 0): the
+    pipeline re-issues what a death failed, so it counts and reports every re-run."""
+    return {**task_options(cpus, gpus, env), "max_restarts": max_restarts, "max_task_retries": 0}

@@ -7,18 +7,29 @@ waits on the last link of each chain (never ``ray.get`` in a loop) and fetches b
 that are already finished.  A baseline's programs are given rather than sampled
 (``run_given``): they enter the same chain as an object in the store, so the executors and
 scorers see the same calls either way.
+
+An actor whose process dies mid-phase (killed, its node lost) is restarted by Ray
+(``resources.max_restarts``); the chains its death failed are re-issued from the first
+failed link (what finished before is reused), each batch's rows are accepted once, so a
+phase still yields exactly tasks x K rows.  Deaths are also found when no chain failed
+(the actor was idle): each actor's pid is read at the start and end of the phase.  One
+line per death is printed and ``PhaseOutput.deaths``/``batches_rerun`` count them.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import ray
+from ray.exceptions import ActorUnavailableError, RayActorError
 from tqdm import tqdm
 
+from visrep.cli import Interrupted
 from visrep.config import PromptConfig
 from visrep.programs.records import ExecResult, Program, SampleBatch
 from visrep.rewards.records import Reward
@@ -37,6 +48,12 @@ class Pools:
     scorers: list[Any]
     backend: str = "oracle"
     attribution: Attribution | None = None
+    policy: tuple[str, int] | None = None  # (model dir, version) the samplers must serve
+
+    def named(self) -> dict[str, Any]:
+        """Every actor by its name in messages (``executor-0``)."""
+        roles = {"sampler": self.samplers, "executor": self.executors, "scorer": self.scorers}
+        return {f"{role}-{n}": actor for role, actors in roles.items() for n, actor in enumerate(actors)}
 
 
 @dataclass
@@ -49,6 +66,8 @@ class PhaseOutput:
     tokens: int = 0
     sample_s: float = 0.0
     wall_s: float = 0.0
+    deaths: dict[str, int] = field(default_factory=dict)  # actor name -> deaths seen (each restarted)
+    batches_rerun: int = 0
 
 
 # (batch number, the batch's tasks) -> an ObjectRef of the batch's SampleBatch
@@ -59,7 +78,7 @@ def run_phase(pools: Pools, tasks: list[Task], *, iteration: int, phase: str, k:
               temperature: float, prompt: PromptConfig, batch_tasks: int, rerun_all: bool = False) -> PhaseOutput:
     """Sample ``k`` programs per task, execute and score them; rows in task order."""
     def sample(n: int, batch: list[Task]) -> Any:
-        return pools.samplers[n % len(pools.samplers)].sample.remote(batch, k, temperature, prompt)
+        return pools.samplers[n % len(pools.samplers)].sample.remote(batch, k, temperature, prompt, pools.policy)
 
     return _pipeline(pools, tasks, sample, iteration=iteration, phase=phase, batch_tasks=batch_tasks,
                      rerun_all=rerun_all)
@@ -99,34 +118,158 @@ def _rows(pools: Pools, iteration: int, phase: str, tasks: list[Task], sample: S
     return rows
 
 
+# The role of each link of a batch's chain: sample, execute, score, rerun with the oracle, score.
+LINK_ROLES = ("sampler", "executor", "scorer", "executor", "scorer")
+MAX_REISSUES = 8  # per batch: past this the actor is taken as lost for good
+RESTART_TIMEOUT_S = 600.0  # how long a restarting actor (a vLLM engine loading) may take
+
+
+def _actor_death(exc: BaseException | None) -> RayActorError | None:
+    """The actor death behind ``exc`` (raised by a link, or by a link that depended on it)."""
+    while exc is not None and not isinstance(exc, RayActorError):
+        exc = getattr(exc, "cause", None) or exc.__cause__
+    return exc
+
+
+def _pid(actor: Any) -> int:
+    return os.getpid()
+
+
+def _pids(pools: Pools) -> dict[str, int | None]:
+    """Each actor's process id now (None: it is dead and not yet back)."""
+    named = pools.named()
+    refs = {name: actor.__ray_call__.remote(_pid) for name, actor in named.items()}
+    out: dict[str, int | None] = {}
+    for name, ref in refs.items():
+        try:
+            out[name] = ray.get(ref)
+        except RayActorError:
+            out[name] = None
+    return out
+
+
+class _Chains:
+    """The batches' chains of calls, and their re-issue after an actor died."""
+
+    def __init__(self, pools: Pools, batches: list[list[Task]], sampled_by: SampleCall, below: float | None,
+                 phase: str) -> None:
+        self.pools, self.batches, self.sampled_by, self.below, self.phase = pools, batches, sampled_by, below, phase
+        self.by_ref: dict[Any, tuple[int, list[Any]]] = {}
+        self.reissued: dict[int, int] = {}
+        self.deaths: dict[str, int] = {}
+        self.rerun: dict[str, int] = {}  # actor name -> batches re-issued because it died
+        self.epoch: dict[str, int] = {}  # deaths seen per actor; a chain remembers the epochs it was issued in
+        self.issued_in: dict[int, dict[str, int]] = {}
+
+    def actor(self, n: int, index: int) -> tuple[str, Any]:
+        role = LINK_ROLES[index]
+        actors = {"sampler": self.pools.samplers, "executor": self.pools.executors, "scorer": self.pools.scorers}[role]
+        return f"{role}-{n % len(actors)}", actors[n % len(actors)]
+
+    def issue(self, n: int, done: list[Any]) -> Any:
+        """Submit batch ``n``'s chain after the links in ``done``; returns its last link."""
+        batch, links = self.batches[n], list(done)
+        _, executor = self.actor(n, 1)
+        _, scorer = self.actor(n, 2)
+        if not links:
+            links.append(self.sampled_by(n, batch))
+        if len(links) < 2:
+            links.append(executor.run.remote(batch, links[0]))
+        if len(links) < 3:
+            links.append(scorer.score.remote(batch, links[1]))
+        if self.below is not None:
+            if len(links) < 4:
+                links.append(executor.rerun_with_oracle.remote(batch, links[0], links[1], links[2], self.below))
+            if len(links) < 5:
+                links.append(scorer.score.remote(batch, links[3]))
+        self.issued_in[n] = {self.actor(n, i)[0]: self.epoch.get(self.actor(n, i)[0], 0) for i in range(len(links))}
+        self.by_ref[links[-1]] = (n, links)
+        return links[-1]
+
+    def fetch(self, ref: Any) -> tuple[int, list[Any]] | Any:
+        """The finished batch's (number, link values), or the new last link it was re-issued as."""
+        n, links = self.by_ref.pop(ref)
+        wanted = [links[i] for i in (0, 1, 2, 4) if i < len(links)]
+        try:
+            return n, ray.get(wanted)
+        except Exception as exc:
+            if _actor_death(exc) is None:
+                raise
+        for index, link in enumerate(links):  # the first link that failed: its actor died
+            try:
+                ray.get(link)
+            except Exception as exc:
+                death = _actor_death(exc)
+                if death is None:
+                    raise
+                self.died(n, index, death)
+                self.await_back(n, index)
+                return self.issue(n, links[:index])
+        raise AssertionError("a chain failed but none of its links did")
+
+    def died(self, n: int, index: int, death: RayActorError) -> None:
+        """Count batch ``n``'s re-issue, and the death when no earlier failure counted it."""
+        name, _ = self.actor(n, index)
+        self.reissued[n] = self.reissued.get(n, 0) + 1
+        if self.reissued[n] > MAX_REISSUES:
+            raise Interrupted(f"{self.phase}: {name} died {self.reissued[n]} times running batch {n}: "
+                              "lost for good (its restarts, resources.max_restarts, are spent)")
+        self.rerun[name] = self.rerun.get(name, 0) + 1
+        if self.issued_in[n].get(name, 0) == self.epoch.get(name, 0):  # not a death already counted
+            self.epoch[name] = self.epoch.get(name, 0) + 1
+            self.deaths[name] = self.deaths.get(name, 0) + 1
+            tqdm.write(f"{self.phase}: {name} died ({_reason(death)}); restarted by Ray; "
+                       "re-running its unfinished batches")
+
+
+    def await_back(self, n: int, index: int) -> None:
+        """Wait until the actor of batch ``n``'s link ``index`` answers again (Ray refuses
+        calls while it restarts); ``Interrupted`` when it is gone for good."""
+        name, actor = self.actor(n, index)
+        deadline = time.monotonic() + RESTART_TIMEOUT_S
+        while True:
+            try:
+                ray.get(actor.__ray_call__.remote(_pid))
+                return
+            except ActorUnavailableError:
+                if time.monotonic() > deadline:
+                    raise Interrupted(f"{self.phase}: {name} did not come back within {RESTART_TIMEOUT_S:.0f} s") \
+                        from None
+                time.sleep(0.5)
+            except RayActorError:
+                raise Interrupted(f"{self.phase}: {name} died and is lost for good "
+                                  "(its restarts, resources.max_restarts, are spent)") from None
+
+
+def _reason(death: RayActorError) -> str:
+    """What Ray says about a death, in a few words (its message is a page long)."""
+    text = " ".join(str(death).split())
+    found = re.search(r"Worker exit detail: (.+?)(?:\.|$)", text)
+    return f"{type(death).__name__}: {found.group(1)[:120]}" if found else type(death).__name__
+
+
 def _pipeline(pools: Pools, tasks: list[Task], sampled_by: SampleCall, *, iteration: int, phase: str,
               batch_tasks: int, rerun_all: bool = False) -> PhaseOutput:
     """Chain ``sampled_by`` → execute → score per batch of ``batch_tasks`` (and with
     attribution → rerun the failed, or with ``rerun_all`` every, program with the oracle's
-    tools → score those); rows in task order."""
+    tools → score those); rows in task order, each batch's accepted once."""
     start = time.perf_counter()
     batches = [tasks[i:i + batch_tasks] for i in range(0, len(tasks), batch_tasks)]
-    chains: dict[Any, tuple[int, list[Any]]] = {}
     attribution = pools.attribution
     below = None if attribution is None else (float("inf") if rerun_all else attribution.threshold)
-    for n, batch in enumerate(batches):
-        executor, scorer = pools.executors[n % len(pools.executors)], pools.scorers[n % len(pools.scorers)]
-        sampled = sampled_by(n, batch)
-        executed = executor.run.remote(batch, sampled)
-        scored = scorer.score.remote(batch, executed)
-        links = [sampled, executed, scored]
-        if below is not None:
-            links.append(scorer.score.remote(batch, executor.rerun_with_oracle.remote(
-                batch, sampled, executed, scored, below)))
-        chains[links[-1]] = (n, links)
+    chains = _Chains(pools, batches, sampled_by, below, f"iter {iteration} {phase}")
+    pids = _pids(pools)
+    pending = [chains.issue(n, []) for n in range(len(batches))]
     per_batch: dict[int, list[dict[str, Any]]] = {}
     out = PhaseOutput(rerun_all=rerun_all and attribution is not None)
-    pending = list(chains)
     with tqdm(total=len(tasks), desc=f"iter {iteration} {phase}", unit="task") as bar:
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
-            n, links = chains[ready[0]]
-            sample, results, rewards, *oracle = ray.get(links)
+            fetched = chains.fetch(ready[0])
+            if not isinstance(fetched, tuple):  # re-issued after a death
+                pending.append(fetched)
+                continue
+            n, (sample, results, rewards, *oracle) = fetched
             per_batch[n] = _rows(pools, iteration, phase, batches[n], sample, results, rewards,
                                  oracle[0] if oracle else None)
             if attribution is not None:
@@ -134,7 +277,14 @@ def _pipeline(pools: Pools, tasks: list[Task], sampled_by: SampleCall, *, iterat
             out.tokens += sample.tokens
             out.sample_s += sample.seconds
             bar.update(len(batches[n]))
+    for name, pid in _pids(pools).items():  # deaths no chain noticed (the actor was idle)
+        if pid != pids[name] and not chains.deaths.get(name):
+            chains.deaths[name] = 1
+    for name, count in chains.deaths.items():
+        print(f"{chains.phase}: {name} died {count} time{'s' * (count > 1)}, restarted by Ray; "
+              f"{chains.rerun.get(name, 0)} batches re-run", flush=True)
     out.rows = [row for n in range(len(batches)) for row in per_batch[n]]
     out.calls = call_rows(iteration, phase, out.calls)
+    out.deaths, out.batches_rerun = chains.deaths, sum(chains.rerun.values())
     out.wall_s = time.perf_counter() - start
     return out

@@ -28,7 +28,7 @@ def spawn_samplers(cfg: Config, model_dir: Path, version: int, seeds: list[Seed]
     each seeded apart (``run.seed + n``)."""
     res = cfg.resources
     options = actor_options(res.sampler_cpus, res.sampler_gpus,
-                            {"VLLM_CPU_KVCACHE_SPACE": str(cfg.sampler.kv_cache_gib)})
+                            {"VLLM_CPU_KVCACHE_SPACE": str(cfg.sampler.kv_cache_gib)}, res.max_restarts)
     return [ray.remote(SamplerActor).options(**options).remote(
                 str(model_dir), version, cfg.policy, cfg.sampler, seeds, cfg.run.seed + n)
             for n in range(res.samplers)]
@@ -37,14 +37,14 @@ def spawn_samplers(cfg: Config, model_dir: Path, version: int, seeds: list[Seed]
 def spawn_executors(cfg: Config, world: Path) -> list[Any]:
     """``resources.executors`` sandbox executors on ``world`` with the ``visual`` backend."""
     res = cfg.resources
-    return [ray.remote(ExecutorActor).options(**actor_options(res.executor_cpus, 0))
+    return [ray.remote(ExecutorActor).options(**actor_options(res.executor_cpus, 0, max_restarts=res.max_restarts))
             .remote(str(world), cfg.visual, cfg.executor) for _ in range(res.executors)]
 
 
 def spawn_scorers(cfg: Config) -> list[Any]:
     """``resources.scorers`` reward scorers."""
     res = cfg.resources
-    return [ray.remote(ScorerActor).options(**actor_options(res.scorer_cpus, 0)).remote()
+    return [ray.remote(ScorerActor).options(**actor_options(res.scorer_cpus, 0, max_restarts=res.max_restarts)).remote()
             for _ in range(res.scorers)]
 
 
@@ -59,4 +59,4 @@ def attribution(cfg: Config) -> Attribution | None:
 def spawn_pools(cfg: Config, world: Path, model_dir: Path, version: int, seeds: list[Seed]) -> Pools:
     """All three roles: what a phase that samples (grow, eval) runs on."""
     return Pools(spawn_samplers(cfg, model_dir, version, seeds), spawn_executors(cfg, world), spawn_scorers(cfg),
-                 cfg.visual.backend, attribution(cfg))
+                 cfg.visual.backend, attribution(cfg), policy=(str(model_dir), version))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import ray
+from ray.exceptions import RayActorError
 
 from actors.learner import LearnerActor
 from rayapps import redistill
@@ -27,7 +28,7 @@ from rayapps.distill import student_for_tools
 from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given, run_phase
 from rayapps.pools import spawn_pools
 from rayapps.tracking import Tracker, summary_line
-from visrep.cli import cache_dir, run_main
+from visrep.cli import Interrupted, cache_dir, run_main
 from visrep.config import Config, PromptConfig, load_config
 from visrep.distributed import free_port
 from visrep.policy.models import resolve_model
@@ -55,7 +56,9 @@ class SelfTrain:
         self.tracker: Tracker | None = None
 
     def _load_policy(self, model_dir: Path, version: int) -> None:
+        """Serve ``model_dir`` now; every sample call names it too (a restarted sampler)."""
         assert self.pools is not None
+        self.pools.policy = (str(model_dir), version)
         ray.get([s.load.remote(str(model_dir), version) for s in self.pools.samplers])
 
     # ---- stages ------------------------------------------------------------------
@@ -74,6 +77,8 @@ class SelfTrain:
         if out.sample_s:  # a baseline's programs are given, not sampled: no rate to report
             metrics[f"{phase}/tokens_per_s"] = out.tokens / out.sample_s
         metrics[f"time/{phase}_s"] = out.wall_s
+        metrics[f"{phase}/actor_deaths"] = float(sum(out.deaths.values()))
+        metrics[f"{phase}/batches_rerun"] = float(out.batches_rerun)
         assert self.tracker is not None
         self.tracker.log(metrics, step=i)
         self.rd.mark_done(i, phase, metrics)
@@ -83,7 +88,23 @@ class SelfTrain:
                lr: float, i: int) -> dict[str, Any]:
         """Fine-tune ``start`` on ``examples`` with a fresh learner group; save to ``out``.
         The shuffle is seeded by ``run.seed`` and iteration ``i``: seeds differ from the warm
-        start on, and a resumed iteration trains as its first attempt did."""
+        start on, and a resumed iteration trains as its first attempt did.  A rank that dies
+        restarts the whole step from ``start`` with a fresh group (``resources.max_restarts``
+        times); the step's result is the same as an undisturbed one's."""
+        restarts, deaths = self.cfg.resources.max_restarts, 0
+        while True:
+            try:
+                return self._train_once(start, out, examples, epochs, lr, self.cfg.run.seed * 1000 + i)
+            except RayActorError as exc:
+                deaths += 1
+                if deaths > restarts:
+                    raise Interrupted(f"iteration {i}: a learner rank died {deaths} times "
+                                      f"(resources.max_restarts={restarts})") from exc
+                print(f"iteration {i}: a learner rank died ({type(exc).__name__}); "
+                      "restarting the training step from its input", flush=True)
+
+    def _train_once(self, start: Path, out: Path, examples: list[tuple[str, str]], epochs: int,
+                    lr: float, seed: int) -> dict[str, Any]:
         cfg, res = self.cfg, self.cfg.resources
         ranks = res.learners
         port = free_port()
@@ -91,7 +112,6 @@ class SelfTrain:
         learner_cls = ray.remote(LearnerActor).options(**actor_options(res.learner_cpus, res.learner_gpus))
         group = [learner_cls.remote(str(start), cfg.learner, r, ranks, addr, port) for r in range(ranks)]
         try:
-            seed = cfg.run.seed * 1000 + i
             stats = ray.get([g.train.remote(examples, epochs, lr, seed) for g in group])[0]
             ray.get([g.save.remote(str(out)) for g in group])
             ray.get([g.close.remote() for g in group])

@@ -22,6 +22,11 @@ class SetupError(RuntimeError):
     """The job cannot start as asked (a mismatched run dir, a missing file); one-line message."""
 
 
+class Interrupted(RuntimeError):
+    """The run stopped part-way for a reason outside the code (an actor lost for good);
+    what finished is kept, so the message ends by saying that a rerun resumes."""
+
+
 # What a user can get wrong; anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ConfigError, SetupError, FileNotFoundError, ValueError)
 
@@ -42,7 +47,8 @@ def cache_dir() -> Path:
 
 def run_main(prog: str, body: Callable[[], int],
              errors: tuple[type[BaseException], ...] = USER_ERRORS) -> int:
-    """``body()``'s exit code; a user error (``errors``) prints one line and returns 2."""
+    """``body()``'s exit code; a user error (``errors``) prints one line and returns 2, an
+    ``Interrupted`` run one line and 1."""
     try:
         return body()
     except errors as exc:
@@ -50,3 +56,8 @@ def run_main(prog: str, body: Callable[[], int],
             raise
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        if os.environ.get("VISREP_DEBUG"):
+            raise
+        print(f"{prog}: stopped: {exc}; rerun the same command to resume", file=sys.stderr)
+        return 1

@@ -192,6 +192,7 @@ class ResourcesConfig:
     learners: int = 1  # DeepSpeed ranks (one actor each)
     learner_cpus: float = 1.0
     learner_gpus: float = 0.0
+    max_restarts: int = 2  # times Ray restarts a role actor whose process died (its batches re-run)
 
 
 @dataclass(frozen=True)
