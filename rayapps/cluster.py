@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -23,15 +24,22 @@ def peak_cpus(res: ResourcesConfig, learner_ranks: int) -> float:
             + res.scorers * res.scorer_cpus + learner_ranks * res.learner_cpus)
 
 
+TOKEN_FILE = Path.home() / ".ray" / "auth_token"
+
+
 def connect(res: ResourcesConfig, learner_ranks: int) -> None:
-    """Join the cluster named by RAY_ADDRESS, or start a local one that fits the run."""
+    """Join the cluster named by RAY_ADDRESS, or start a local one that fits the run (on
+    127.0.0.1 only: see ``rayapps/__init__``).  Ray's token file is made private to its
+    owner (Ray writes it readable by everyone)."""
     if ray.is_initialized():
         return
     if os.environ.get("RAY_ADDRESS"):
         ray.init(log_to_driver=True)
-        return
-    cpus = max(os.cpu_count() or 1, math.ceil(peak_cpus(res, learner_ranks)))
-    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=True)
+    else:
+        cpus = max(os.cpu_count() or 1, math.ceil(peak_cpus(res, learner_ranks)))
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=True)
+    if TOKEN_FILE.is_file():
+        TOKEN_FILE.chmod(0o600)
 
 
 def task_options(cpus: float, gpus: float, env: dict[str, str] | None = None) -> dict[str, Any]:

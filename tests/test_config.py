@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from visrep.config import CONFIG_DIR, Config, ConfigError, flatten, load_config, to_dict
+from visrep.config import CONFIG_DIR, RANGES, Config, ConfigError, flatten, load_config, redact_url, to_dict
 
 PROFILES = sorted(p for p in CONFIG_DIR.glob("*.yaml"))
 
@@ -49,9 +49,19 @@ def test_int_is_accepted_for_float() -> None:
     ("policy.dtype=true", "policy.dtype: expected one of auto, bfloat16, float32, got True"),
     ("sampler=3", "sampler: expected a mapping"),
     ("sampler.k", "not of the form a.b=value"),
+    ("sampler.k=0", "sampler.k: must be ≥ 1, got 0"),
+    ("sampler.temperature=-0.5", "sampler.temperature: must be between 0 and 10, got -0.5"),
+    ("sampler.top_p=0", "sampler.top_p: must be between 0.01 and 1, got 0.0"),
+    ("sampler.batch_tasks=0", "sampler.batch_tasks: must be ≥ 1, got 0"),
+    ("resources.samplers=0", "resources.samplers: must be ≥ 1, got 0"),
+    ("resources.executor_cpus=0", "resources.executor_cpus: must be > 0, got 0.0"),
+    ("executor.timeout_s=-1", "executor.timeout_s: must be > 0, got -1.0"),
+    ("selftrain.reward_threshold=2", "selftrain.reward_threshold: must be between 0 and 1, got 2.0"),
+    ("warm_start.probe_prompt.few_shot=-1", "warm_start.probe_prompt.few_shot: must be ≥ 0, got -1"),
+    ("run.experiment=yes", "run.experiment: expected str, got True (YAML reads yes/no"),
 ])
 def test_bad_overrides_name_the_key(override: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(").replace(")", r"\)")):
         load_config("tiny", [override])
 
 
@@ -81,3 +91,21 @@ def test_partial_nested_section_keeps_field_defaults(tmp_path: Path) -> None:
     cfg = load_config(str(path), ["warm_start.probe_prompt.few_shot=2"])
     assert cfg.warm_start.probe_prompt.few_shot == 2
     assert cfg.warm_start.probe_prompt.api_style == "full"  # the field's default, not the class's
+
+
+def test_a_password_in_a_url_never_reaches_params_or_the_run_dir() -> None:
+    uri = "https://alice:hunter2@mlflow.example.org:5000/api"
+    cfg = load_config("tiny", [f"run.mlflow_uri={uri}"])
+    assert cfg.run.mlflow_uri == uri  # the run itself connects with it
+    written = flatten(to_dict(cfg))
+    assert written["run.mlflow_uri"] == "https://alice:***@mlflow.example.org:5000/api"
+    assert "hunter2" not in repr(written)
+    for plain in ("sqlite:///runs/mlflow.db", "https://mlflow.example.org", "user@host", "a://b@c"):
+        assert redact_url(plain) == plain
+
+
+def test_every_range_names_a_numeric_setting_of_the_schema() -> None:
+    flat = flatten(to_dict(load_config("default")))
+    assert not [key for key in RANGES if not isinstance(flat.get(key), (int, float))]
+    for profile in ("default", "tiny", "paper"):  # the shipped values are inside them
+        load_config(profile)

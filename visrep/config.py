@@ -12,8 +12,10 @@ shows every key a profile may set.)
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,6 +215,36 @@ class Config:
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
 
 
+# Inclusive bounds of numeric settings (a value outside is a ConfigError naming the key).
+_POSITIVE = 1e-12
+RANGES: dict[str, tuple[float, float]] = {
+    **{key: (0, math.inf) for key in (
+        "run.iterations", "executor.max_output_chars", "executor.memo_images", "prompt.few_shot",
+        "warm_start.probe_prompt.few_shot", "warm_start.epochs", "selftrain.max_per_task", "selftrain.eval_tasks",
+        "selftrain.corrections_from", "redistill.every", "resources.sampler_gpus", "resources.learner_gpus",
+        "resources.max_restarts")},
+    **{key: (1, math.inf) for key in (
+        "world.min_objects", "world.max_objects", "world.train_images", "world.heldout_images",
+        "world.tasks_per_image", "executor.workers", "executor.max_tool_calls", "executor.recycle_after",
+        "sampler.k", "sampler.max_tokens", "sampler.kv_cache_gib", "sampler.batch_tasks", "learner.epochs",
+        "learner.batch_size", "warm_start.probe_tasks", "redistill.steps", "redistill.batch_size",
+        "redistill.max_crops", "resources.samplers", "resources.executors", "resources.scorers",
+        "resources.learners")},
+    **{key: (_POSITIVE, math.inf) for key in (
+        "executor.timeout_s", "learner.lr", "warm_start.lr", "redistill.lr", "resources.sampler_cpus",
+        "resources.executor_cpus", "resources.scorer_cpus", "resources.learner_cpus")},
+    **{key: (0, 1) for key in ("warm_start.min_solve_rate", "selftrain.reward_threshold", "redistill.mix")},
+    "world.image_size": (32, math.inf),
+    "world.retrieval_candidates": (2, math.inf),
+    "executor.memory_mb": (16, math.inf),
+    "policy.max_model_len": (64, math.inf),
+    "sampler.temperature": (0, 10),
+    "sampler.top_p": (0.01, 1),
+    "learner.zero_stage": (0, 3),
+    "learner.max_len": (16, math.inf),
+}
+
+
 def _coerce(value: Any, tp: Any, path: str) -> Any:
     """Check/convert ``value`` to the annotated type ``tp``; raise ConfigError naming ``path``."""
     origin = typing.get_origin(tp)
@@ -246,9 +278,16 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
             raise ConfigError(f"{path}: expected true/false, got {value!r}")
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if tp in (int, float, str) and not (isinstance(value, tp) and not isinstance(value, bool)):
-        raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}")
+        hint = " (YAML reads yes/no/on/off/true/false as booleans: quote it)" if tp is str and isinstance(
+            value, bool) else ""
+        raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}{hint}")
+    if path in RANGES and isinstance(value, (int, float)):
+        low, high = RANGES[path]
+        if not low <= value <= high:
+            bound = "> 0" if low == _POSITIVE else f"≥ {low}" if high == math.inf else f"between {low} and {high}"
+            raise ConfigError(f"{path}: must be {bound}, got {value!r}")
     return value
 
 
@@ -323,8 +362,31 @@ def load_config(profile: str = "default", overrides: typing.Sequence[str] = ()) 
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
-    """Plain nested dict (for MLflow params and the run directory's config.yaml)."""
-    return dataclasses.asdict(cfg)
+    """Plain nested dict (for MLflow params and the run directory's config.yaml), with the
+    password of any URL in it (``run.mlflow_uri`` may carry one) replaced by ``***``: both
+    are read by people other than the run's owner."""
+    return _redacted(dataclasses.asdict(cfg))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, str) and "@" in value and "://" in value:
+        return redact_url(value)
+    return value
+
+
+def redact_url(text: str) -> str:
+    """``scheme://user:secret@host/...`` -> ``scheme://user:***@host/...`` (else unchanged)."""
+    try:
+        parts = urllib.parse.urlsplit(text)
+        password = parts.password
+    except ValueError:
+        return text
+    if password is None:
+        return text
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
