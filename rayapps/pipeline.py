@@ -162,8 +162,12 @@ class _Chains:
         self.issued_in: dict[int, dict[str, int]] = {}
 
     def actor(self, n: int, index: int) -> tuple[str, Any]:
+        """The (name, handle) of the actor that runs batch ``n``'s link ``index``; a given
+        program's first link (``ray.put``, no sampler) is ``("given", None)``."""
         role = LINK_ROLES[index]
         actors = {"sampler": self.pools.samplers, "executor": self.pools.executors, "scorer": self.pools.scorers}[role]
+        if not actors:
+            return "given", None
         return f"{role}-{n % len(actors)}", actors[n % len(actors)]
 
     def issue(self, n: int, done: list[Any]) -> Any:
