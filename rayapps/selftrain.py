@@ -39,7 +39,7 @@ from visrep.selftrain.corrections import check_joins_later, config_corrections, 
 from visrep.selftrain.examples import Seed, config_seeds, example_counts, program_examples, training_examples
 from visrep.selftrain.filtering import select_for_training
 from visrep.selftrain.metrics import heldout_table, phase_metrics, solve_rate
-from visrep.selftrain.rundir import RunDir, prepare_run_dir
+from visrep.selftrain.rundir import RunDir, check_run_dir, prepare_run_dir
 from visrep.selftrain.tasks import loop_tasks, probe_tasks, run_world
 from visrep.world.records import Task
 
@@ -199,15 +199,20 @@ class SelfTrain:
 
     # ---- the loop ----------------------------------------------------------------
     def run(self) -> int:
-        prepare_run_dir(self.rd, self.cfg)
+        # Every input the config names is checked before config.yaml claims the run dir, so a
+        # corrected command is never refused as "a different config"; the world (built into
+        # the run dir) is guarded by its own manifest.
+        given = self.cfg  # what config.yaml records (the student dir as the user gave it)
+        check_run_dir(self.rd, given)
+        seeds = config_seeds(self.cfg.warm_start.seeds_file)
+        base = resolve_model(self.cfg.policy, cache_dir())
         visual, student = student_for_tools(self.cfg.visual, self.cfg.run.mlflow_uri)
         self.cfg = cfg = dataclasses.replace(self.cfg, visual=visual)
         world = run_world(self.rd.root, cfg.world)
         train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
-        seeds = config_seeds(cfg.warm_start.seeds_file)
         corrections = config_corrections(cfg.selftrain, train)
         check_joins_later(self.rd, cfg.selftrain)
-        base = resolve_model(cfg.policy, cache_dir())
+        prepare_run_dir(self.rd, given)
         connect(cfg.resources, cfg.resources.learners)
         self.tracker = Tracker(cfg, self.rd.root)
         if student:

@@ -95,19 +95,31 @@ def _comparable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in flatten(data).items()}
 
 
-def prepare_run_dir(rd: RunDir, cfg: Config) -> None:
-    """Write config.yaml on the first start; on a rerun, refuse a config that changed
-    (except for ``RESUMABLE_CHANGES``)."""
+def check_run_dir(rd: RunDir, cfg: Config) -> None:
+    """Refuse a run dir that is not a directory, or holds a run whose config differs from
+    ``cfg`` (except for ``RESUMABLE_CHANGES``); writes nothing."""
+    if rd.root.exists() and not rd.root.is_dir():
+        raise SetupError(f"run.dir {rd.root} is a file, not a directory")
     path = rd.root / "config.yaml"
-    current = to_dict(cfg)
     if path.is_file():
         before = _comparable(yaml.safe_load(path.read_text()))
-        changed = sorted(k for k, v in _comparable(current).items()
+        changed = sorted(k for k, v in _comparable(to_dict(cfg)).items()
                          if before.get(k) != v and k not in RESUMABLE_CHANGES)
         if changed:
             raise SetupError(f"{rd.root} holds a run with a different config ({', '.join(changed)}); "
                              "use a new run.dir to start over")
-    rd.root.mkdir(parents=True, exist_ok=True)
+
+
+def prepare_run_dir(rd: RunDir, cfg: Config) -> None:
+    """``check_run_dir``, then write config.yaml (the caller has checked every input the
+    config names by now: a config that cannot run never claims a run dir)."""
+    check_run_dir(rd, cfg)
+    path = rd.root / "config.yaml"
+    current = to_dict(cfg)
+    try:
+        rd.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SetupError(f"run.dir {rd.root} cannot be created: {exc.strerror}") from None
     tmp = path.with_name(".config.yaml.tmp")
     tmp.write_text(yaml.safe_dump(current, sort_keys=False))
     os.replace(tmp, path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from visrep.cli import SetupError, resolve_path
 from visrep.config import WorldConfig
-from visrep.world import build_world_from, load_tasks
+from visrep.world import build_world_from, load_scenes, load_tasks
 from visrep.world.records import Task
 
 
@@ -43,6 +43,12 @@ def loop_tasks(world: Path, kinds: Sequence[str], eval_tasks: int,
         heldout = random.Random(seed).sample(heldout, min(eval_tasks, len(heldout)))
     if not train or not heldout:
         raise SetupError(f"{world}: no train or held-out tasks of kinds {list(kinds)}")
+    scenes = load_scenes(world)
+    for task in (*train, *heldout):  # found here, not at grow after the warm start
+        missing = [image for image in task.images if image not in scenes]
+        if missing:
+            raise SetupError(f"{world}: task {task.id} ({task.kind}) names image {missing[0]!r}, "
+                             "which the world's instances file does not have")
     return train, heldout
 
 
