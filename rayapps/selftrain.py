@@ -248,6 +248,9 @@ class SelfTrain:
                     self.tracker.log(metrics, step=i)
                     self.rd.mark_done(i, redistill.STAGE, {**metrics, "student_dir": student_dir})
             status = "FINISHED"
+        except KeyboardInterrupt:  # Ctrl-C: run_main says it in one line
+            status = "KILLED"
+            raise
         finally:
             self.tracker.close(status)
             self._release()

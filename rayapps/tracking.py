@@ -1,15 +1,21 @@
 """MLflow tracking of a run: params once, metrics per iteration, resumed across restarts.
 
 The MLflow run id is kept in the run directory, so rerunning the same command after a
-crash appends to the same MLflow run instead of starting a second one.
+crash appends to the same MLflow run instead of starting a second one.  Each run is tagged
+with the host and pid of the driver that holds it; a driver killed outright (SIGKILL, a
+lost node) cannot end its run, so the next tracker on the same host marks every RUNNING run
+of the experiment whose driver is gone as KILLED.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import psutil
 
 from visrep.config import Config, flatten, to_dict
 from visrep.selftrain.report import Report
@@ -22,7 +28,8 @@ class Tracker:
         if cfg.run.mlflow_uri.startswith("sqlite:///"):
             Path(cfg.run.mlflow_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(cfg.run.mlflow_uri)
-        mlflow.set_experiment(cfg.run.experiment)
+        experiment = mlflow.set_experiment(cfg.run.experiment)
+        mark_orphans_killed(experiment.experiment_id)
         id_file = run_root / "mlflow_run_id"
         if id_file.is_file():
             self._run = mlflow.start_run(run_id=id_file.read_text().strip())
@@ -31,6 +38,7 @@ class Tracker:
             mlflow.log_params({k: str(v)[:500] for k, v in flatten(to_dict(cfg)).items()})
             mlflow.log_artifact(str(run_root / "config.yaml"))
             id_file.write_text(self._run.info.run_id)
+        mlflow.set_tags({HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())})
 
     @property
     def run_id(self) -> str:
@@ -48,6 +56,25 @@ class Tracker:
 
     def close(self, status: str = "FINISHED") -> None:
         mlflow.end_run(status=status)
+
+
+HOST_TAG, PID_TAG = "visrep.driver_host", "visrep.driver_pid"
+
+
+def mark_orphans_killed(experiment_id: str) -> list[str]:
+    """End as KILLED every RUNNING run of the experiment whose driver ran on this host and is
+    gone; returns their ids (one line printed each)."""
+    client = mlflow.tracking.MlflowClient()
+    host, killed = socket.gethostname(), []
+    for run in client.search_runs([experiment_id], "attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        pid = tags.get(PID_TAG, "")
+        if tags.get(HOST_TAG) == host and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            client.set_terminated(run.info.run_id, status="KILLED")
+            killed.append(run.info.run_id)
+            print(f"MLflow run {run.info.run_id} ({run.info.run_name}) was left RUNNING by a driver that is gone "
+                  f"(pid {pid}): marked KILLED", flush=True)
+    return killed
 
 
 def summary_line(metrics: dict[str, Any], prefix: str) -> str:

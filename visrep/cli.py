@@ -48,7 +48,8 @@ def cache_dir() -> Path:
 def run_main(prog: str, body: Callable[[], int],
              errors: tuple[type[BaseException], ...] = USER_ERRORS) -> int:
     """``body()``'s exit code; a user error (``errors``) prints one line and returns 2, an
-    ``Interrupted`` run one line and 1."""
+    ``Interrupted`` run one line and 1, Ctrl-C one line and 130 (no traceback: what
+    finished is kept)."""
     try:
         return body()
     except errors as exc:
@@ -61,3 +62,8 @@ def run_main(prog: str, body: Callable[[], int],
             raise
         print(f"{prog}: stopped: {exc}; rerun the same command to resume", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        if os.environ.get("VISREP_DEBUG"):
+            raise
+        print(f"{prog}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130

@@ -12,6 +12,9 @@ import inspect
 import json
 import os
 import struct
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,3 +151,20 @@ def test_one_program_leaves_nothing_for_the_next_on_the_same_worker() -> None:
         a, b = pool.run([Job(first), Job(second)])
     assert a.value[2] == "answer" and a.extra == {"stdout": "answer\n"}
     assert b.value[0] == ["execute_command"] and "len" in b.value[1] and b.extra == {}
+
+
+def test_a_pool_removes_the_empty_dirs_killed_pools_left_behind(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = tmp_path / f"{pool_module.EMPTY_DIR_PREFIX}{gone.pid}-abc"
+    live = tmp_path / f"{pool_module.EMPTY_DIR_PREFIX}{os.getppid()}-def"
+    for path in (stale, live):
+        path.mkdir()
+        path.chmod(0o555)
+    with WorkerPool([], _plain, None, LIMITS, workers=1) as pool:
+        ours = Path(pool._empty_dir)
+        assert ours.name.startswith(f"{pool_module.EMPTY_DIR_PREFIX}{os.getpid()}-")
+        assert not stale.exists() and live.exists()
+    assert not ours.exists()

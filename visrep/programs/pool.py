@@ -51,6 +51,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from visrep.config import ExecutorConfig
@@ -114,6 +115,27 @@ def _shutdown(workers: list[_Worker], empty_dir: str, owner: int) -> None:
     shutil.rmtree(empty_dir, ignore_errors=True)
 
 
+EMPTY_DIR_PREFIX = "visrep-sandbox-"  # + the owning process's pid + "-" + random
+
+
+def _remove_stale_dirs() -> None:
+    """Remove the empty dirs of pools whose process is gone (killed before ``close``)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{EMPTY_DIR_PREFIX}*-*"):
+        pid = path.name.removeprefix(EMPTY_DIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 def _death(status: int, limits: ExecutorConfig) -> ExecResult:
     """The result of a worker that died without sending one."""
     if os.WIFSIGNALED(status):
@@ -139,7 +161,8 @@ class WorkerPool:
         self.limits = limits
         self._names = set(names) | set(SAFE_BUILTINS)
         self._prepare, self._serve = prepare, serve
-        self._empty_dir = tempfile.mkdtemp(prefix="visrep-sandbox-")
+        _remove_stale_dirs()
+        self._empty_dir = tempfile.mkdtemp(prefix=f"{EMPTY_DIR_PREFIX}{os.getpid()}-")
         os.chmod(self._empty_dir, 0o555)  # root owns it; nobody can list it, nobody can write
         self._workers: list[_Worker] = []
         self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._empty_dir,
