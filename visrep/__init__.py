@@ -18,9 +18,13 @@ DEFAULT_ENV = {
     "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
     "TOKENIZERS_PARALLELISM": "false",
 }
+ZYGOTE_ENV = "VISREP_SANDBOX_ZYGOTE"
 for _key, _value in DEFAULT_ENV.items():
     _os.environ.setdefault(_key, _value)
 
 from visrep import _torchfix  # noqa: E402
 
-_torchfix.apply()
+# The sandbox's zygote (visrep.programs.zygote) imports neither torch nor torchvision: it
+# skips the fix, which would import torch (2-3 s and hundreds of MB in every worker).
+if _os.environ.get(ZYGOTE_ENV) != "1":
+    _torchfix.apply()

@@ -6,7 +6,9 @@ annotations.  The walls keep a program from sending any of it anywhere but its o
 which is still a channel.  So workers are forked from a *zygote* instead: a fresh
 interpreter (``sys.executable -m visrep.programs.zygote``) started once per process, with
 an environment of nothing but ``PATH``, the locale and ``visrep.DEFAULT_ENV``, that has
-read only what a spawn request sent it.
+read only what a spawn request sent it.  It does not import torch (``visrep`` skips its
+torchvision fix there): a worker needs none of it, and the zygote starts in a fraction of
+a second.
 
 Protocol on its control socket (both ends are ours; no program ever runs in the zygote)::
 
@@ -44,15 +46,15 @@ _PID = struct.Struct("!q")
 _CLONE_PARENT = 0x00008000
 _PR_SET_PDEATHSIG = 1
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220}
-SPAWN_TIMEOUT_S = 120.0  # the first request imports prepare's module (torch included)
+SPAWN_TIMEOUT_S = 120.0  # the first request imports prepare's module
 _KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR")
 
 
 def _clean_env() -> dict[str, str]:
-    from visrep import DEFAULT_ENV
+    from visrep import DEFAULT_ENV, ZYGOTE_ENV
 
     env = {key: os.environ[key] for key in _KEPT_ENV if key in os.environ}
-    return {**env, **DEFAULT_ENV, "OMP_NUM_THREADS": "1"}
+    return {**env, **DEFAULT_ENV, "OMP_NUM_THREADS": "1", ZYGOTE_ENV: "1"}
 
 
 class Zygote:
