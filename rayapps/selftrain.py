@@ -69,10 +69,12 @@ class SelfTrain:
                          prompt=prompt or self.cfg.prompt, batch_tasks=self.cfg.sampler.batch_tasks)
 
     def _finish_phase(self, i: int, phase: str, out: PhaseOutput) -> dict[str, float]:
-        T.write_rows(out.rows, self.rd.trajectories(i, phase))
+        written = [self.rd.trajectories(i, phase)]
+        T.write_rows(out.rows, written[0])
         metrics = phase_metrics(out.rows, phase)
         if self.pools is not None and self.pools.attribution is not None:
-            write_calls(out.calls, self.rd.tool_calls(i, phase))
+            written.append(self.rd.tool_calls(i, phase))
+            write_calls(out.calls, written[-1])
             metrics.update(attribution_metrics(out.rows, out.calls, phase, out.rerun_all))
         if out.sample_s:  # a baseline's programs are given, not sampled: no rate to report
             metrics[f"{phase}/tokens_per_s"] = out.tokens / out.sample_s
@@ -81,7 +83,7 @@ class SelfTrain:
         metrics[f"{phase}/batches_rerun"] = float(out.batches_rerun)
         assert self.tracker is not None
         self.tracker.log(metrics, step=i)
-        self.rd.mark_done(i, phase, metrics)
+        self.rd.mark_done(i, phase, metrics, written)
         return metrics
 
     def _train(self, start: Path, out: Path, examples: list[tuple[str, str]], epochs: int,
@@ -141,7 +143,7 @@ class SelfTrain:
             self.rd.reuse_checkpoint(0, base)
         assert self.tracker is not None
         self.tracker.log({**phase_metrics(out.rows, "probe"), **info}, step=0)
-        self.rd.mark_done(0, "init", info)
+        self.rd.mark_done(0, "init", info, [self.rd.trajectories(0, "probe"), ckpt])
 
     def _improve(self, i: int, tasks: dict[str, Task], seeds: list[Seed], corrections: list[Seed]) -> None:
         st, cfg = self.cfg.selftrain, self.cfg
@@ -160,7 +162,7 @@ class SelfTrain:
         info["time/improve_s"] = time.perf_counter() - t0
         assert self.tracker is not None
         self.tracker.log(info, step=i)
-        self.rd.mark_done(i, "improve", info)
+        self.rd.mark_done(i, "improve", info, [ckpt])
 
     def _baselines(self, base: Path, heldout: list[Task]) -> None:
         """The rows that need no training, on the held-out tasks, once per run: pass-through

@@ -54,3 +54,36 @@ def test_run_dir_markers(tmp_path: Path) -> None:
     rd.mark_done(1, "grow", {"grow/reward/vqa": 0.5})
     assert rd.done(1, "grow") and rd.stage_info(1, "grow") == {"grow/reward/vqa": 0.5}
     assert rd.trajectories(2, "eval") == tmp_path / "iter_002" / "eval.parquet"
+
+
+def test_a_finished_stage_whose_output_was_truncated_or_removed_stops_the_rerun(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path / "run")
+    grow = rd.trajectories(1, "grow")
+    grow.parent.mkdir(parents=True)
+    grow.write_bytes(b"PAR1" + bytes(1000) + b"PAR1")
+    ckpt = rd.checkpoint(1)
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text("{}")
+    (ckpt / "model.safetensors").write_bytes(bytes(4096))
+    rd.mark_done(1, "grow", {"grow/reward/vqa": 0.5}, [grow])
+    rd.mark_done(1, "improve", {}, [ckpt])
+    assert rd.done(1, "grow") and rd.done(1, "improve")
+    assert rd.stage_info(1, "grow") == {"grow/reward/vqa": 0.5}  # the record is not a metric
+
+    (ckpt / "model.safetensors").write_bytes(bytes(100))  # truncated weights
+    with pytest.raises(SetupError, match=r"model\.safetensors changed since iteration 1's improve finished; "
+                                         r"delete .*iter_001/improve\.done"):
+        rd.done(1, "improve")
+    grow.write_bytes(b"PAR1" + bytes(999) + b"XPAR1")  # same size, other bytes
+    with pytest.raises(SetupError, match=r"grow\.parquet changed"):
+        rd.done(1, "grow")
+    grow.unlink()
+    with pytest.raises(SetupError, match=r"grow\.parquet is missing"):
+        rd.done(1, "grow")
+
+
+def test_a_marker_written_before_outputs_were_recorded_still_counts(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path / "run")
+    rd.iteration(1).mkdir(parents=True)
+    (rd.iteration(1) / "eval.done").write_text('{"eval/reward/vqa": 1.0}')
+    assert rd.done(1, "eval") and rd.stage_info(1, "eval") == {"eval/reward/vqa": 1.0}

@@ -15,15 +15,20 @@ Layout (``i`` = iteration, zero-padded)::
 
 A stage is finished only when its marker exists; markers are written after the stage's
 output, atomically, so rerunning the same command skips every finished stage and redoes
-at most the one a crash interrupted.  What a finished stage holds is only valid for the
+at most the one a crash interrupted.  A marker also records what its stage wrote (each
+file's size, and a hash of those under ``HASHED_BYTES``); a rerun that finds one missing or
+changed (a truncated checkpoint, a corrupt Parquet file) stops with one line naming the
+file and the marker to delete, instead of building on it.  What a finished stage holds is only valid for the
 config that made it, so a rerun with a different config is refused (``prepare_run_dir``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,20 @@ from visrep.config import Config, RedistillConfig, flatten, load_dataclass, to_d
 RESUMABLE_CHANGES = frozenset({"run.iterations", "run.mlflow_uri", "run.dir",
                                "selftrain.corrections_file", "selftrain.corrections_from",
                                *(f"redistill.{f.name}" for f in dataclasses.fields(RedistillConfig))})
+
+
+OUTPUTS = "outputs"  # the marker's key for what its stage wrote: relative path -> fingerprint
+HASHED_BYTES = 64 << 20  # files up to this size are hashed; larger ones (model weights) by size
+
+
+def _fingerprint(path: Path) -> str | None:
+    """``size`` or ``size:sha256`` of a file, None if there is none."""
+    if not path.is_file():
+        return None
+    size = path.stat().st_size
+    if size > HASHED_BYTES:
+        return str(size)
+    return f"{size}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
 class RunDir:
@@ -70,17 +89,34 @@ class RunDir:
         return self.iteration(i) / f"{stage}.done"
 
     def done(self, i: int, stage: str) -> bool:
-        return self._marker(i, stage).is_file()
+        """Whether the stage finished; SetupError if what it wrote is missing or changed."""
+        marker = self._marker(i, stage)
+        if not marker.is_file():
+            return False
+        for rel, recorded in json.loads(marker.read_text()).get(OUTPUTS, {}).items():
+            found = _fingerprint(self.root / rel)
+            if found != recorded:
+                what = "is missing" if found is None else "changed"
+                raise SetupError(f"{self.root / rel} {what} since iteration {i}'s {stage} finished; delete "
+                                 f"{marker} (and the markers of the stages after it) and rerun to redo it")
+        return True
 
     def stage_info(self, i: int, stage: str) -> dict[str, Any]:
         """The metrics a finished stage recorded (so a resumed run can re-log them)."""
-        return json.loads(self._marker(i, stage).read_text())
+        info = json.loads(self._marker(i, stage).read_text())
+        info.pop(OUTPUTS, None)
+        return info
 
-    def mark_done(self, i: int, stage: str, info: dict[str, Any]) -> None:
+    def mark_done(self, i: int, stage: str, info: dict[str, Any], outputs: Sequence[Path] = ()) -> None:
+        """Mark the stage finished with its metrics and what it wrote (files, or every file
+        under a directory; a symlinked checkpoint by its files)."""
+        files = [f for out in outputs for f in ([out] if out.is_file() else sorted(out.rglob("*")))
+                 if f.is_file()]
+        record = {str(f.relative_to(self.root)): _fingerprint(f) for f in files}
         path = self._marker(i, stage)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(info, indent=1, sort_keys=True, default=str))
+        tmp.write_text(json.dumps({**info, OUTPUTS: record}, indent=1, sort_keys=True, default=str))
         os.replace(tmp, path)
 
     def reuse_checkpoint(self, i: int, source: Path) -> None:
