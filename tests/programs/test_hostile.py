@@ -155,3 +155,19 @@ def test_a_worker_killed_from_outside_is_replaced_without_blaming_a_program() ->
         results: list[ExecResult] = executor.run([(BENIGN, TASK)] * 4)
         assert [r.value for r in results] == ["yes"] * 4
         assert victim not in executor.pool.pids and len(executor.pool.pids) == 2
+
+
+SLOW = "def execute_command(image):\n    n = 0\n    for i in range(3000000):\n        n += 1\n    return n\n"
+
+
+def test_a_worker_killed_from_outside_mid_program_reruns_the_program() -> None:
+    limits = ExecutorConfig(timeout_s=20.0, memory_mb=256, workers=1)
+    with WorkerPool([], lambda context, rpc: ({}, lambda env: env["execute_command"](None)), None,
+                    limits, workers=1) as pool:
+        victim = pool.pids[0]
+        killer = threading.Timer(0.05, os.kill, (victim, 9))  # while the loop runs
+        killer.start()
+        (result,) = pool.run([Job(SLOW)])
+        killer.join()
+        assert victim not in pool.pids and pool.replaced == 1
+    assert (result.status, result.value) == ("ok", 3000000), result  # not "memory": not its fault

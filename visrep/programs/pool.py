@@ -266,6 +266,7 @@ class WorkerPool:
                 results[i] = ExecResult("rejected", error=rejected,
                                         duration_s=time.monotonic() - t0)
         busy: dict[int, _Running] = {}  # pid -> the job it runs
+        killed: set[int] = set()  # jobs whose worker was SIGKILLed from outside once (re-run)
         while queue or busy:
             for worker in [w for w in self._workers if w.pid not in busy]:
                 if not queue:
@@ -292,7 +293,9 @@ class WorkerPool:
             ready = select.select(socks, [], [], max(wait, 0.0))[0] if wait > 0 else []
             for sock in ready:
                 worker = next(w for w in self._workers if w.sock is sock)
-                self._on_readable(worker, busy, results)
+                requeue = self._on_readable(worker, busy, results, killed)
+                if requeue is not None:
+                    queue.appendleft(requeue)
             now = time.monotonic()
             for pid, running in list(busy.items()):
                 if now >= running.deadline:
@@ -308,8 +311,12 @@ class WorkerPool:
                           duration_s=time.monotonic() - running.start, api_calls=running.calls,
                           extra=result.extra)
 
-    def _on_readable(self, worker: _Worker, busy: dict[int, _Running],
-                     results: list[ExecResult | None]) -> None:
+    def _on_readable(self, worker: _Worker, busy: dict[int, _Running], results: list[ExecResult | None],
+                     killed: set[int]) -> int | None:
+        """Handle what ``worker`` sent; returns a job to run again: one whose worker was
+        SIGKILLed from outside (an operator, the OOM killer), the first time -- the program
+        is not to blame for that; a second SIGKILL is taken as its memory.  The limits this
+        pool sets never SIGKILL (RLIMIT_AS fails allocations, RLIMIT_CPU sends SIGXCPU)."""
         running = busy[worker.pid]
         alive = self._fill(worker)
         try:
@@ -322,18 +329,22 @@ class WorkerPool:
                 results[running.index] = self._finish(running, result)
                 if retire or worker.buf:
                     self._replace(worker)
-                return
+                return None
         except (Oversize, Garbled) as exc:
             del busy[worker.pid]
             self._replace(worker)
             results[running.index] = self._finish(running, ExecResult("error", error=str(exc)))
-            return
+            return None
         if not alive:
             del busy[worker.pid]
             status = _kill(worker)
             self._workers[self._workers.index(worker)] = self._spawn()
             self.replaced += 1
+            if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL and running.index not in killed:
+                killed.add(running.index)
+                return running.index
             results[running.index] = self._finish(running, _death(status, self.limits))
+        return None
 
     def _answer(self, worker: _Worker, running: _Running, request: Any) -> None:
         running.calls += 1
