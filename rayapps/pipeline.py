@@ -225,7 +225,6 @@ class _Chains:
             tqdm.write(f"{self.phase}: {name} died ({_reason(death)}); restarted by Ray; "
                        "re-running its unfinished batches")
 
-
     def await_back(self, n: int, index: int) -> None:
         """Wait until the actor of batch ``n``'s link ``index`` answers again (Ray refuses
         calls while it restarts); ``Interrupted`` when it is gone for good."""
