@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,11 +46,14 @@ def head(no_ray_cluster: None) -> Iterator[tuple[str, dict[str, str]]]:
 def test_job_submit_runs_the_tiny_profile(tmp_path: Path, head: tuple[str, dict[str, str]]) -> None:
     address, env = head
     run = tmp_path / "run"
-    proc = subprocess.run(
-        [str(BIN / "ray"), "job", "submit", "--address", address, "--working-dir", str(ROOT), "--",
-         "python", "-m", "rayapps.selftrain", "--config", "tiny", f"run.dir={run}",
-         f"run.mlflow_uri=sqlite:///{tmp_path}/mlflow.db"],
-        env=env, capture_output=True, text=True, timeout=900)
+    command = [str(BIN / "ray"), "job", "submit", "--address", address, "--working-dir", str(ROOT), "--",
+               "python", "-m", "rayapps.selftrain", "--config", "tiny", f"run.dir={run}",
+               f"run.mlflow_uri=sqlite:///{tmp_path}/mlflow.db"]
+    for _ in range(10):  # `ray start` returns before the head's job agent is up (seen on a loaded machine)
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        if "No available agent to submit job" not in proc.stderr + proc.stdout:
+            break
+        time.sleep(5)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "succeeded" in proc.stdout
     assert (run / "iter_001" / "eval.done").is_file()
