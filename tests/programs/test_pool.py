@@ -168,3 +168,17 @@ def test_a_pool_removes_the_empty_dirs_killed_pools_left_behind(tmp_path: Path,
         assert ours.name.startswith(f"{pool_module.EMPTY_DIR_PREFIX}{os.getpid()}-")
         assert not stale.exists() and live.exists()
     assert not ours.exists()
+
+
+def test_a_zygote_killed_from_outside_is_replaced_on_the_next_spawn() -> None:
+    from visrep.programs import zygote
+
+    with WorkerPool([], _plain, None, LIMITS, workers=1) as pool:
+        first = zygote._zygote()
+        assert isinstance(first, zygote.Zygote)
+        first.process.kill()
+        first.process.wait()
+        os.kill(pool.pids[0], 9)  # its worker goes too; the pool asks for a new one
+        (result,) = pool.run([Job(PROGRAM, 1)])
+    assert (result.status, result.value) == ("ok", 2)
+    assert zygote._zygote() is not first

@@ -81,7 +81,7 @@ class Zygote:
             self._sock.sendall(_LENGTH.pack(len(payload)) + payload)
             data, fds, _, _ = socket.recv_fds(self._sock, 4096, 1)
         if len(data) < _PID.size:
-            raise RuntimeError("sandbox zygote exited (see its message above)")
+            raise ConnectionError("sandbox zygote exited (see its message above)")
         (pid,) = _PID.unpack_from(data)
         if pid < 0 or len(fds) != 1:
             for fd in fds:
@@ -128,7 +128,14 @@ def spawn_worker(prepare: Any, limits: Any, empty_dir: str) -> tuple[int, socket
 
     found = _zygote()
     if isinstance(found, Zygote):
-        return (*found.spawn(prepare, limits, empty_dir), CLEAN)
+        try:
+            return (*found.spawn(prepare, limits, empty_dir), CLEAN)
+        except OSError:
+            if found.alive():
+                raise
+            found = _zygote()  # it died (killed from outside): a new one, once
+            if isinstance(found, Zygote):
+                return (*found.spawn(prepare, limits, empty_dir), CLEAN)
     ours, theirs = socket.socketpair()
     sys.stdout.flush()
     sys.stderr.flush()
