@@ -67,6 +67,32 @@ def _measure(cfg: Config, world: Path, student: str, pools: Pools, heldout: list
     return executor, {"agree": agree, "rows": out.rows}
 
 
+def _grow_calls(cfg: Config, rd: RunDir, i: int) -> list[dict[str, Any]]:
+    """The judged calls of the grow phases since the last stage (the stage learns from them)."""
+    every = max(1, cfg.redistill.every)
+    return [c for j in range(max(1, i - every + 1), i + 1) for c in read_calls(rd.tool_calls(j, "grow"))]
+
+
+def _seed(cfg: Config, i: int) -> int:
+    return cfg.run.seed * 1000 + i
+
+
+def stage_objects(cfg: Config, rd: RunDir, i: int, world: Path) -> dict[str, list[tuple[str, Box]]]:
+    """Iteration ``i``'s stage's crops per arm, as (image id, box): the objects of the calls
+    the student got wrong in grow (``targeted``), and with ``redistill.control`` as many
+    random objects of the same images (``random``, first: its executor is gone before the
+    targeted one, which stays, is made).  Seeded: the same for a rerun or an analysis."""
+    calls, seed = _grow_calls(cfg, rd, i), _seed(cfg, i)
+    targeted = wrong_objects(calls, cfg.redistill.max_crops, seed)
+    arms: dict[str, list[tuple[str, Box]]] = {}
+    if cfg.redistill.control:
+        train_images = {c["image_id"] for c in calls}
+        scenes = [s for image_id, s in sorted(load_scenes(world).items()) if image_id in train_images]
+        arms[RANDOM] = random_objects(scenes, len(targeted), seed)
+    arms[TARGETED] = targeted
+    return arms
+
+
 def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
               heldout: list[Task]) -> tuple[dict[str, float], str]:
     """Iteration ``i``'s stage: (its metrics, the student the tools use from now on);
@@ -74,19 +100,14 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
     rc, res = cfg.redistill, cfg.resources
     start = time.perf_counter()
     student = current_student(cfg, rd)
-    grow_calls = [c for j in range(max(1, i - rc.every + 1), i + 1) for c in read_calls(rd.tool_calls(j, "grow"))]
+    grow_calls = _grow_calls(cfg, rd, i)
     eval_calls = read_calls(rd.tool_calls(i, "eval"))
     eval_rows = T.read_rows(rd.trajectories(i, "eval"))
     sources = {row[T.TASK_ID]: row[T.SOURCE] for row in eval_rows}
     failing = failing_tools(grow_calls)
-    seed = cfg.run.seed * 1000 + i
-    targeted = wrong_objects(grow_calls, rc.max_crops, seed)
-    arms: dict[str, list[tuple[str, Box]]] = {}
-    if rc.control:  # first: its executor is gone before the targeted one, which stays, is made
-        train_images = {c["image_id"] for c in grow_calls}
-        scenes = [s for image_id, s in sorted(load_scenes(world).items()) if image_id in train_images]
-        arms[RANDOM] = random_objects(scenes, len(targeted), seed)
-    arms[TARGETED] = targeted
+    seed = _seed(cfg, i)
+    arms = stage_objects(cfg, rd, i, world)
+    targeted = arms[TARGETED]
     before = error_rates(eval_calls, [c["agree"] for c in eval_calls], failing)
     info: dict[str, float] = {f"{STAGE}/failing_tools": float(len(failing)), f"{STAGE}/crops": float(len(targeted))}
     info.update({f"{STAGE}/before/tool_error/{k}": v for k, v in before.items()})

@@ -12,8 +12,9 @@ from typing import Any
 
 from visrep.visual.calibration import prepare_student_dir
 from visrep.vlm.data import crops_at
-from visrep.vlm.redistill import Budget, redistill
+from visrep.vlm.redistill import Budget, redistill, teacher_classes
 from visrep.vlm.student import StudentDir
+from visrep.world import load_scenes
 from visrep.world.records import Box
 
 
@@ -30,3 +31,20 @@ def redistill_for_tools(student_dir: Path, out_dir: Path, world_dir: Path, objec
     shutil.copyfile(source.proposals, target.proposals)
     prepare_student_dir(target.root, Path(result["distill_world"]))
     return result
+
+
+def teacher_labels(student_dir: Path, world_dir: Path, objects: Sequence[tuple[str, Box]]) -> tuple[float, float]:
+    """How the teacher labels the crops of ``objects`` when re-distilling ``student_dir``:
+    (the fraction whose label is the world's class of the object, the fraction labelled
+    with a class the student was distilled on)."""
+    if not objects:
+        return 0.0, 0.0
+    meta = json.loads(StudentDir(Path(student_dir)).meta.read_text())
+    images = crops_at(Path(world_dir), objects, int(meta["crop_size"]), float(meta["crop_margin"]))
+    labels = teacher_classes(Path(student_dir), images)
+    scenes = load_scenes(Path(world_dir))
+    truth = [min(scenes[image].objects, key=lambda o: sum(abs(a - b) for a, b in zip(o.box, box))).class_name
+             for image, box in objects]
+    seen = set(meta.get("id_classes", ()))
+    right = sum(a == b for a, b in zip(labels, truth)) / len(objects)
+    return right, sum(label in seen for label in labels) / len(objects)

@@ -56,6 +56,22 @@ def _original_run(student: StudentDir) -> Distill:
     return Distill(load_distill_config(str(run / "config.yaml")), progress=False)
 
 
+def _teacher_targets(job: Distill, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(class weights (C, D), the teacher's embeddings (N, D), its top class (N,)) for
+    ``images``: every class, so the teacher labels classes the student never saw too."""
+    setup = job.setup()
+    class_w = setup.class_weights[ROWS[CHECKPOINT_ROW][1]]
+    targets = encode_crops(setup.teacher, images)
+    return class_w, targets, class_logits(targets, class_w, job.cfg.losses.temperature).argmax(-1)
+
+
+def teacher_classes(student_dir: Path, images: torch.Tensor) -> list[str]:
+    """The class the teacher behind ``student_dir`` gives each crop, as re-distillation
+    labels it (for measuring those labels against annotations afterwards)."""
+    _, _, labels = _teacher_targets(_original_run(StudentDir(Path(student_dir))), images)
+    return [CLASSES[i] for i in labels.tolist()]
+
+
 def redistill(student_dir: Path, out_dir: Path, images: torch.Tensor, budget: Budget, seed: int,
               progress: bool = False) -> dict[str, Any]:
     """Fine-tune the student of ``student_dir`` on ``images`` ((N, 3, S, S) uint8 crops at the
@@ -72,10 +88,8 @@ def redistill(student_dir: Path, out_dir: Path, images: torch.Tensor, budget: Bu
     cfg = job.cfg
     if images.shape[0] == 0:
         raise ValueError("re-distillation got no crops")
-    terms, enrich = ROWS[CHECKPOINT_ROW]
-    class_w = setup.class_weights[enrich]  # (C, D) every class: the teacher labels unseen ones too
-    targets = encode_crops(setup.teacher, images)  # (N, D)
-    labels = class_logits(targets, class_w, cfg.losses.temperature).argmax(-1)  # (N,)
+    terms, _ = ROWS[CHECKPOINT_ROW]
+    class_w, targets, labels = _teacher_targets(job, images)
     crops, split = setup.crops, setup.split
     mine = crops.train & crops.of_classes(split.id_classes)
     gen = torch.Generator().manual_seed(seed)
