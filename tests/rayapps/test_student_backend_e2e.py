@@ -50,6 +50,8 @@ def test_student_tools_attribution_and_redistillation(tmp_path: Path, ray_cluste
               "objects": [[*o.box, o.class_name] for o in s.objects], "split": "ood"}
              for i, s in sorted(scenes.items()) if i.startswith("train")]
     write_calls(call_rows(1, "grow", wrong), rd.tool_calls(1, "grow"))
+    # the grow stage's marker records what it wrote; re-record it with the edited calls
+    rd.mark_done(1, "grow", rd.stage_info(1, "grow"), [rd.trajectories(1, "grow"), rd.tool_calls(1, "grow")])
     assert selftrain_main([*args, "redistill.every=1", "redistill.steps=3", "redistill.batch_size=8"]) == 0
     info = json.loads((rd.iteration(1) / "redistill.done").read_text())
     assert info["student_dir"] == str(rd.iteration(1) / "students" / "targeted")
