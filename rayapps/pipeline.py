@@ -156,9 +156,8 @@ class _Chains:
         self.pools, self.batches, self.sampled_by, self.below, self.phase = pools, batches, sampled_by, below, phase
         self.by_ref: dict[Any, tuple[int, list[Any]]] = {}
         self.reissued: dict[int, int] = {}
-        self.deaths: dict[str, int] = {}
+        self.deaths: dict[str, int] = {}  # actor name -> deaths seen; a chain remembers the counts it was issued at
         self.rerun: dict[str, int] = {}  # actor name -> batches re-issued because it died
-        self.epoch: dict[str, int] = {}  # deaths seen per actor; a chain remembers the epochs it was issued in
         self.issued_in: dict[int, dict[str, int]] = {}
 
     def actor(self, n: int, index: int) -> tuple[str, Any]:
@@ -186,7 +185,7 @@ class _Chains:
                 links.append(executor.rerun_with_oracle.remote(batch, links[0], links[1], links[2], self.below))
             if len(links) < 5:
                 links.append(scorer.score.remote(batch, links[3]))
-        self.issued_in[n] = {self.actor(n, i)[0]: self.epoch.get(self.actor(n, i)[0], 0) for i in range(len(links))}
+        self.issued_in[n] = {self.actor(n, i)[0]: self.deaths.get(self.actor(n, i)[0], 0) for i in range(len(links))}
         self.by_ref[links[-1]] = (n, links)
         return links[-1]
 
@@ -219,8 +218,7 @@ class _Chains:
             raise Interrupted(f"{self.phase}: {name} died {self.reissued[n]} times running batch {n}: "
                               "lost for good (its restarts, resources.max_restarts, are spent)")
         self.rerun[name] = self.rerun.get(name, 0) + 1
-        if self.issued_in[n].get(name, 0) == self.epoch.get(name, 0):  # not a death already counted
-            self.epoch[name] = self.epoch.get(name, 0) + 1
+        if self.issued_in[n].get(name, 0) == self.deaths.get(name, 0):  # not a death already counted
             self.deaths[name] = self.deaths.get(name, 0) + 1
             tqdm.write(f"{self.phase}: {name} died ({_reason(death)}); restarted by Ray; "
                        "re-running its unfinished batches")

@@ -27,7 +27,7 @@ import torch
 
 from visrep.vlm.config import CHECKPOINT_ROW, ROWS, load_distill_config
 from visrep.vlm.data import CLASSES
-from visrep.vlm.distill import Distill
+from visrep.vlm.distill import Distill, Setup
 from visrep.vlm.evaluate import student_metrics
 from visrep.vlm.features import encode_crops
 from visrep.vlm.losses import class_logits
@@ -56,19 +56,20 @@ def _original_run(student: StudentDir) -> Distill:
     return Distill(load_distill_config(str(run / "config.yaml")), progress=False)
 
 
-def _teacher_targets(job: Distill, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _teacher_targets(setup: Setup, temperature: float,
+                     images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(class weights (C, D), the teacher's embeddings (N, D), its top class (N,)) for
     ``images``: every class, so the teacher labels classes the student never saw too."""
-    setup = job.setup()
     class_w = setup.class_weights[ROWS[CHECKPOINT_ROW][1]]
     targets = encode_crops(setup.teacher, images)
-    return class_w, targets, class_logits(targets, class_w, job.cfg.losses.temperature).argmax(-1)
+    return class_w, targets, class_logits(targets, class_w, temperature).argmax(-1)
 
 
 def teacher_classes(student_dir: Path, images: torch.Tensor) -> list[str]:
     """The class the teacher behind ``student_dir`` gives each crop, as re-distillation
     labels it (for measuring those labels against annotations afterwards)."""
-    _, _, labels = _teacher_targets(_original_run(StudentDir(Path(student_dir))), images)
+    job = _original_run(StudentDir(Path(student_dir)))
+    _, _, labels = _teacher_targets(job.setup(), job.cfg.losses.temperature, images)
     return [CLASSES[i] for i in labels.tolist()]
 
 
@@ -89,7 +90,7 @@ def redistill(student_dir: Path, out_dir: Path, images: torch.Tensor, budget: Bu
     if images.shape[0] == 0:
         raise ValueError("re-distillation got no crops")
     terms, _ = ROWS[CHECKPOINT_ROW]
-    class_w, targets, labels = _teacher_targets(job, images)
+    class_w, targets, labels = _teacher_targets(setup, cfg.losses.temperature, images)
     crops, split = setup.crops, setup.split
     mine = crops.train & crops.of_classes(split.id_classes)
     gen = torch.Generator().manual_seed(seed)
