@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -9,8 +12,11 @@ from visrep.config import PolicyConfig, PromptConfig, SamplerConfig
 from visrep.policy.sampling import VllmSampler
 from visrep.programs.records import Program, SampleBatch
 from visrep.programs.text import STOP, extract_program
+from visrep.scratch import owned_dir
 from visrep.selftrain.examples import Seed, prompt_for
 from visrep.world.records import Task
+
+SCRATCH_PREFIX = "visrep-sampler-"
 
 
 class SamplerActor:
@@ -23,6 +29,10 @@ class SamplerActor:
         self._seed = seed
         self._version = version
         self._model_dir = Path(model_dir).resolve()
+        # vLLM's temp files (its vllm_dist_* rendezvous files) go to a dir this process owns,
+        # so a sampler killed outright leaves nothing the next one does not remove.
+        self._scratch = owned_dir(SCRATCH_PREFIX)
+        os.environ["TMPDIR"] = tempfile.tempdir = self._scratch
         self._engine = VllmSampler(Path(model_dir), policy, sampler, seed=seed)
 
     def load(self, model_dir: str, version: int) -> None:
@@ -59,3 +69,4 @@ class SamplerActor:
     def close(self) -> None:
         """Shut the engine down (frees its KV cache and the process group vLLM created)."""
         self._engine.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)

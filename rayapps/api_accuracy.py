@@ -18,10 +18,11 @@ from pathlib import Path
 
 import torch
 
-from visrep.cli import USER_ERRORS, run_main
+from visrep.cli import USER_ERRORS, SetupError, run_main
 from visrep.config import CONFIG_DIR, Config, load_config
 from visrep.visual.accuracy import SCOPE, accuracy_table
 from visrep.vlm.models import ModelError
+from visrep.vlm.student import StudentDir
 from visrep.world import build_world_from
 
 
@@ -57,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _write_table(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    # checked before the world is built or a detector trained: a mistyped dir costs nothing
+    if not StudentDir(Path(args.student_dir)).has_student():
+        raise SetupError(f"--student-dir {args.student_dir} holds no distilled student (no student.json); "
+                         "make one with python -m rayapps.distill")
     torch.set_num_threads(args.threads)
     cfg = load_config(args.config, [])
     world = _world_dir(cfg, args.world_dir)

@@ -54,6 +54,8 @@ class SelfTrain:
         self.rd = RunDir(Path(cfg.run.dir).resolve())
         self.pools: Pools | None = None
         self.tracker: Tracker | None = None
+        self.world = Path()
+        self.tasks: dict[str, Task] = {}  # every task of the run by id (the phases' views)
 
     def _load_policy(self, model_dir: Path, version: int) -> None:
         """Serve ``model_dir`` now; every sample call names it too (a restarted sampler)."""
@@ -83,6 +85,7 @@ class SelfTrain:
         metrics[f"{phase}/batches_rerun"] = float(out.batches_rerun)
         assert self.tracker is not None
         self.tracker.log(metrics, step=i)
+        self.tracker.phase_views(i, phase, out.rows, self.tasks, self.world, evaluated=phase != "grow")
         self.rd.mark_done(i, phase, metrics, written)
         return metrics
 
@@ -210,8 +213,9 @@ class SelfTrain:
         base = resolve_model(self.cfg.policy, cache_dir())
         visual, student = student_for_tools(self.cfg.visual, self.cfg.run.mlflow_uri)
         self.cfg = cfg = dataclasses.replace(self.cfg, visual=visual)
-        world = run_world(self.rd.root, cfg.world)
+        self.world = world = run_world(self.rd.root, cfg.world)
         train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
+        self.tasks = {t.id: t for t in (*train, *heldout)}
         corrections = config_corrections(cfg.selftrain, train)
         check_joins_later(self.rd, cfg.selftrain)
         prepare_run_dir(self.rd, given)
@@ -219,8 +223,8 @@ class SelfTrain:
         self.tracker = Tracker(cfg, self.rd.root)
         if student:
             self.tracker.log(student, step=0)
-        print(f"run {self.rd.root} | MLflow run {self.tracker.run_id} at {cfg.run.mlflow_uri} | "
-              f"{len(train)} train / {len(heldout)} held-out tasks")
+        print(f"run {self.rd.root} | {len(train)} train / {len(heldout)} held-out tasks | "
+              f"MLflow run {self.tracker.run_id}: {self.tracker.page()}")
         if corrections:
             print(f"{len(corrections)} corrections ({cfg.selftrain.corrections_file}) join improve "
                   f"from iteration {cfg.selftrain.corrections_from}")
@@ -249,6 +253,8 @@ class SelfTrain:
                     metrics, student_dir = redistill.run_stage(self.cfg, self.rd, i, self.pools, world, heldout)
                     self.tracker.log(metrics, step=i)
                     self.rd.mark_done(i, redistill.STAGE, {**metrics, "student_dir": student_dir})
+            report = self._report(heldout)
+            self.tracker.text(report, "report/heldout_accuracy.txt")
             status = "FINISHED"
         except KeyboardInterrupt:  # Ctrl-C: run_main says it in one line
             status = "KILLED"
@@ -256,18 +262,18 @@ class SelfTrain:
         finally:
             self.tracker.close(status)
             self._release()
-        self._report(heldout)
+        print(report)
         return 0
 
-    def _report(self, heldout: list[Task]) -> None:
-        """Print held-out accuracy per baseline and iteration, per task kind and split (from
-        the stage markers)."""
+    def _report(self, heldout: list[Task]) -> str:
+        """Held-out accuracy per baseline and iteration, per task kind and split (from the
+        stage markers): printed at the end, and an artifact of the MLflow run."""
         evals = {i: self.rd.stage_info(i, "eval") for i in range(self.cfg.run.iterations + 1)
                  if self.rd.done(i, "eval")}
         baselines = {name: self.rd.stage_info(0, name) for name in (*BASELINES, FEWSHOT) if self.rd.done(0, name)}
         splits = list(dict.fromkeys(t.split for t in heldout))
         warm = bool(self.rd.stage_info(0, "init").get("init/warm_start")) if self.rd.done(0, "init") else False
-        print(heldout_table(evals, sorted(self.cfg.world.kinds), splits, baselines, warm))
+        return heldout_table(evals, sorted(self.cfg.world.kinds), splits, baselines, warm)
 
 
 def _parser() -> argparse.ArgumentParser:

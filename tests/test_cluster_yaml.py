@@ -25,3 +25,11 @@ def test_the_validation_can_fail() -> None:
     config["no_such_key"] = 1
     with pytest.raises(Exception, match="no_such_key"):
         _validate(config)
+
+
+def test_the_cluster_starts_with_token_auth_and_every_node_holds_the_token() -> None:
+    config = yaml.safe_load((ROOT / "cluster.yaml").read_text())
+    starts = [c for c in (*config["head_start_ray_commands"], *config["worker_start_ray_commands"]) if " start " in c]
+    assert len(starts) == 2 and all("RAY_AUTH_MODE=token " in c for c in starts)
+    assert config["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"
+    assert "chmod 600 ~/.ray/auth_token" in config["setup_commands"]

@@ -6,9 +6,12 @@ over the dashboard agent's port, and that test's `ray stop --force` kills every 
 process on the machine.  The next test that asks for the cluster starts it again.
 """
 
+import contextlib
+import io
 from collections.abc import Iterator
 
 import pytest
+from tiny_run import TinyRun
 
 
 @pytest.fixture()
@@ -34,3 +37,21 @@ def no_ray_cluster() -> None:
     import ray
 
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
+    """``python -m rayapps.selftrain --config tiny`` run once for the session (the end-to-end
+    and the MLflow UI tests read the same run: a run costs about a minute)."""
+    import ray
+
+    from rayapps.selftrain import main
+
+    root = tmp_path_factory.mktemp("tiny")
+    run = TinyRun(root / "run", f"sqlite:///{root}/mlflow.db", "")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(run.args()) == 0
+    return TinyRun(run.dir, run.mlflow_uri, out.getvalue())

@@ -82,3 +82,40 @@ def test_a_sampler_executor_or_scorer_killed_mid_grow_costs_nothing_but_time(
     finally:
         for actor in pools.named().values():
             ray.kill(actor)
+
+
+def test_a_learner_rank_killed_mid_step_restarts_the_step_from_its_input(
+        tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]) -> None:
+    import psutil
+    import torch
+    from safetensors.torch import load_file
+
+    from rayapps.selftrain import SelfTrain
+    from visrep.selftrain.examples import program_examples
+
+    base = resolve_model(CFG.policy, cache_dir())
+    seeds = config_seeds(CFG.warm_start.seeds_file)
+    examples = program_examples(seeds, seeds, CFG.prompt)
+    st = SelfTrain(CFG)
+    killed: list[int] = []
+
+    def kill_in_train() -> None:  # the rank's process while it runs ``train`` (Ray's process title)
+        deadline = time.monotonic() + 300
+        while not killed and time.monotonic() < deadline:
+            for proc in psutil.process_iter(["pid", "cmdline"]):
+                if "ray::LearnerActor.train" in " ".join(proc.info["cmdline"] or ()):
+                    os.kill(proc.info["pid"], signal.SIGKILL)
+                    killed.append(proc.info["pid"])
+                    return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_in_train)
+    killer.start()
+    disturbed = st._train(base, tmp_path / "disturbed", examples, 1, 1e-4, 1)
+    killer.join()
+    assert killed, "the learner was never seen training"
+    assert "iteration 1: a learner rank died (" in capsys.readouterr().out
+    undisturbed = st._train(base, tmp_path / "undisturbed", examples, 1, 1e-4, 1)
+    assert disturbed["loss"] == pytest.approx(undisturbed["loss"], rel=1e-5)
+    a, b = (load_file(next((tmp_path / d).glob("*.safetensors"))) for d in ("disturbed", "undisturbed"))
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

@@ -36,3 +36,13 @@ def test_api_accuracy_smoke(tmp_path: Path, capsys) -> None:
     backend = make_backend("student", load_scenes(world), world / "images", student_dir=str(student))
     assert isinstance(backend, StudentBackend)
     assert isinstance(backend.find("heldout_00000", (0.0, 0.0, 96.0, 96.0), "objects"), list)
+
+
+def test_a_mistyped_student_dir_is_one_line_before_any_work(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "api_accuracy.md"
+    assert main(["--student-dir", str(tmp_path / "studnet"), "--world-dir", str(tmp_path / "no-world"),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"api_accuracy: error: --student-dir {tmp_path / 'studnet'} holds no distilled student "
+                   "(no student.json); make one with python -m rayapps.distill"]
+    assert not out.exists() and not (tmp_path / "no-world").exists()

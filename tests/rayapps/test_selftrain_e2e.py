@@ -1,9 +1,11 @@
 """`rayapps.selftrain.main` end to end on the tiny profile, on a real local Ray cluster."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from tiny_run import TinyRun
 
 from rayapps.selftrain import main
 from visrep.selftrain import trajectories as T
@@ -15,16 +17,14 @@ def _args(run: Path, *extra: str) -> list[str]:
     return ["--config", "tiny", f"run.dir={run}", f"run.mlflow_uri=sqlite:///{run.parent}/mlflow.db", *extra]
 
 
-def test_tiny_profile_end_to_end_then_resume(tmp_path: Path, ray_cluster: None,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    run = tmp_path / "run"
-    assert main(_args(run)) == 0
+def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: None) -> None:
+    run = tiny_run.dir
     for rel in ("iter_000/probe.parquet", "iter_000/eval.parquet", "iter_001/grow.parquet",
                 "iter_001/eval.parquet", "iter_001/checkpoint/config.json",
                 "iter_000/passthrough.parquet", "iter_000/reference.parquet", "iter_000/fewshot.parquet"):
         assert (run / rel).exists(), rel
     # the baselines stand beside the policy's held-out accuracy; the reference is the ceiling
-    report = capsys.readouterr().out.split("\nheld-out accuracy ")[-1].splitlines()
+    report = tiny_run.out.split("\nheld-out accuracy ")[-1].splitlines()
     assert report[1].split() == ["seen", "paraphrase", "novel", "unseeded", "all"] * 3  # per kind
     labels = [" ".join(line.split()[:2]) for line in report[2:] if line.strip() and "oracle tools" not in line]
     assert labels[:5] == ["baseline passthrough", "baseline reference", "baseline fewshot", "iteration 0",
@@ -40,17 +40,30 @@ def test_tiny_profile_end_to_end_then_resume(tmp_path: Path, ray_cluster: None,
 
     import mlflow
 
-    client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    client = mlflow.tracking.MlflowClient(tiny_run.mlflow_uri)
     run_id = (run / "mlflow_run_id").read_text().strip()
     history = client.get_metric_history(run_id, "eval/reward/vqa")
     assert sorted(m.step for m in history) == [0, 1]
     assert client.get_run(run_id).data.params["sampler.k"] == "2"
+    # what a person sees beside the curves: each held-out program of a baseline or an
+    # evaluation as a trace (the reference programs' tool calls as spans), the programs as
+    # tables, boxes drawn, the report; the experiment opens on its runs
+    experiment = client.get_run(run_id).info.experiment_id
+    assert client.get_experiment(experiment).tags["mlflow.experimentKind"] == "custom_model_development"
+    traced = client.search_traces(locations=[experiment], run_id=run_id, max_results=1000,
+                                  filter_string="tag.`visrep.phase` = 'reference'")
+    assert sorted(t.info.tags["visrep.task"] for t in traced) == sorted(reference[T.TASK_ID])
+    spans = [s for t in traced for s in t.data.spans if s.span_type == "TOOL"]
+    assert len(spans) == sum(len(json.loads(c)) for c in reference[T.TOOL_TRACE]) > 0
+    artifacts = {a.path for d in ("programs", "report") for a in client.list_artifacts(run_id, d)}
+    assert {"programs/iter_001_grow.json", "programs/iter_001_eval.json", "report/heldout_accuracy.txt"} <= artifacts
+    assert client.list_artifacts(run_id, "overlays/iter_001/eval")
 
     markers = {p: p.stat().st_mtime_ns for p in run.rglob("*.done")}
-    assert main(_args(run)) == 0  # resume: every stage is already done
+    assert main(tiny_run.args()) == 0  # resume: every stage is already done
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*.done")} == markers
 
-    assert main(_args(run, "run.iterations=2")) == 0  # extending a run does only iteration 2
+    assert main(tiny_run.args("run.iterations=2")) == 0  # extending a run does only iteration 2
     assert (run / "iter_002" / "eval.done").exists()
     assert {p: p.stat().st_mtime_ns for p in markers} == markers
 

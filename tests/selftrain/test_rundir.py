@@ -1,5 +1,6 @@
 """The run directory's guard: a rerun resumes only with the config that made what it holds."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,22 @@ def test_other_changes_are_refused_naming_every_key(tmp_path: Path) -> None:
         prepare_run_dir(rd, load_config("tiny", ["learner.lr=0.5", "world.kinds=[vqa]"]))
 
 
-def test_reuse_checkpoint_links_to_the_previous_one(tmp_path: Path) -> None:
-    rd = RunDir(tmp_path)
-    (tmp_path / "base").mkdir()
-    rd.reuse_checkpoint(1, tmp_path / "base")
-    assert rd.checkpoint(1).is_symlink() and rd.checkpoint(1).resolve() == tmp_path / "base"
+def test_a_reused_checkpoint_lives_in_the_run_dir_and_replaces_a_crashed_attempt(tmp_path: Path) -> None:
+    rd = RunDir(tmp_path / "run")
+    base = tmp_path / "cache" / "base"
+    (base / "sub").mkdir(parents=True)
+    (base / "model.safetensors").write_bytes(b"weights")
+    (base / "sub" / "config.json").write_text("{}")
+    rd.checkpoint(1).parent.mkdir(parents=True)
+    rd.checkpoint(1).symlink_to(base)  # what a crash after the link, before the marker, left
+    rd.reuse_checkpoint(1, base)
+    rd.reuse_checkpoint(1, base)  # and again: a rerun of the stage
+    ckpt = rd.checkpoint(1)
+    assert ckpt.is_dir() and not ckpt.is_symlink()
+    assert (ckpt / "model.safetensors").stat().st_ino == (base / "model.safetensors").stat().st_ino  # no copy
+    shutil.rmtree(tmp_path / "cache")  # a cleared model cache
+    assert (ckpt / "model.safetensors").read_bytes() == b"weights" and (ckpt / "sub" / "config.json").is_file()
+    assert [p.name for p in ckpt.parent.iterdir()] == ["checkpoint"]  # nothing left aside
 
 
 def test_run_dir_markers(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -40,6 +41,7 @@ API_NAMES = frozenset(f.__name__ for f in PROGRAM_FUNCTIONS)
 MAX_TEXT_CHARS = 1000
 MAX_OPTIONS = 100
 MAX_JUDGED_CALLS = 64  # per program run: a program's first calls decide its answer
+MAX_TRACED_CALLS = MAX_JUDGED_CALLS  # per program run, kept in ``ExecResult.trace``
 # Which tools a run's calls reach: the executor's backend, or the referee's oracle.
 BACKEND, ORACLE = "backend", "oracle"
 
@@ -123,7 +125,9 @@ class ProgramExecutor:
     reuse it for every batch, ``close`` it at the end.  ``memo=False`` calls the backend
     directly (the benchmark's baseline).  With a ``referee`` every call the backend answers
     is judged against the oracle (``ExecResult.calls``), and ``run(..., tools=ORACLE)``
-    runs programs with the referee's oracle behind the same sandbox instead.
+    runs programs with the referee's oracle behind the same sandbox instead.  Every run
+    keeps what its tools were asked and answered, and when (``ExecResult.trace``): what a
+    person reads in the run's MLflow traces.
     """
 
     def __init__(self, backend: VisualBackend, sizes: dict[str, tuple[int, int]],
@@ -135,9 +139,21 @@ class ProgramExecutor:
         self._answer: Answer = self.memo.call if self.memo is not None else partial(call_tool, backend)
         self._sizes = dict(sizes)
         self._judged: dict[int, list[dict[str, Any]]] = {}
+        self._traced: dict[int, list[dict[str, Any]]] = {}
         self.pool = WorkerPool(API_NAMES, _prepare, self._serve, limits, workers)
 
     def _serve(self, context: dict[str, Any], request: Any) -> Any:
+        """Answer one tool request of a job, and keep it in the job's trace (a request that
+        fails its checks raises in the program and is not kept)."""
+        start = time.time_ns()
+        answer = self._serve_checked(context, request)
+        traced = self._traced.setdefault(context["job"], [])
+        if len(traced) < MAX_TRACED_CALLS:
+            traced.append({"tool": request[0], "image_id": context["image"], "box": request[1], "args": request[2],
+                           "answer": answer, "start_ns": start, "end_ns": time.time_ns()})
+        return answer
+
+    def _serve_checked(self, context: dict[str, Any], request: Any) -> Any:
         if context.get("tools") == ORACLE:
             assert self.referee is not None
             return serve_tool(self.referee.oracle.call, context["image"], request)
@@ -195,15 +211,29 @@ class ProgramExecutor:
             jobs += [Job(source, {"image": image, "size": list(self._sizes[image]), "kind": task.kind,
                                   "tools": tools, "job": len(jobs) + n}) for n, image in enumerate(images)]
         self._judged.clear()
+        self._traced.clear()
         try:
             results = self.pool.run(jobs)
             combined = [RUN_POLICY[task.kind].combine(results[a:b]) for (a, b), (_, task) in zip(spans, items)]
-            if tools == ORACLE or self.referee is None:
-                return combined
-            return [dataclasses.replace(r, calls=tuple(c for j in range(a, b) for c in self._judged.get(j, ())))
+            return [self._with_calls(r, self._gather(self._judged, a, b), self._gather(self._traced, a, b))
                     for r, (a, b) in zip(combined, spans)]
         finally:
             self._judged.clear()
+            self._traced.clear()
+
+    @staticmethod
+    def _with_calls(result: ExecResult, judged: tuple[dict[str, Any], ...],
+                    traced: tuple[dict[str, Any], ...]) -> ExecResult:
+        """``result`` with its judged calls and its trace; a judged run's trace also carries the
+        oracle's answer to each call (both lists keep a job's calls in order, equally capped)."""
+        if judged:
+            traced = tuple({**t, "oracle": c["oracle"], "agree": c["agree"]} for t, c in zip(traced, judged))
+        return dataclasses.replace(result, calls=judged, trace=traced)
+
+    @staticmethod
+    def _gather(by_job: dict[int, list[dict[str, Any]]], first: int, end: int) -> tuple[dict[str, Any], ...]:
+        """The records of jobs ``first``..``end - 1`` (one task's runs), in order."""
+        return tuple(c for j in range(first, end) for c in by_job.get(j, ()))
 
 
 def executor_for_world(world_dir: Path, visual: VisualConfig,

@@ -45,13 +45,11 @@ import select
 import shutil
 import signal
 import socket
-import tempfile
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from visrep.config import ExecutorConfig
@@ -61,6 +59,7 @@ from visrep.programs.sandbox import SAFE_BUILTINS, one_line
 from visrep.programs.validate import ProgramRejected, validate
 from visrep.programs.worker import Prepare
 from visrep.programs.zygote import spawn_worker
+from visrep.scratch import owned_dir
 
 MAX_SOURCE_CHARS = 64 * 1024
 HELLO_TIMEOUT_S = 30.0
@@ -115,25 +114,7 @@ def _shutdown(workers: list[_Worker], empty_dir: str, owner: int) -> None:
     shutil.rmtree(empty_dir, ignore_errors=True)
 
 
-EMPTY_DIR_PREFIX = "visrep-sandbox-"  # + the owning process's pid + "-" + random
-
-
-def _remove_stale_dirs() -> None:
-    """Remove the empty dirs of pools whose process is gone (killed before ``close``)."""
-    for path in Path(tempfile.gettempdir()).glob(f"{EMPTY_DIR_PREFIX}*-*"):
-        pid = path.name.removeprefix(EMPTY_DIR_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
+EMPTY_DIR_PREFIX = "visrep-sandbox-"  # a ``visrep.scratch`` dir: + the owner's pid + "-" + random
 
 
 def _death(status: int, limits: ExecutorConfig) -> ExecResult:
@@ -161,8 +142,7 @@ class WorkerPool:
         self.limits = limits
         self._names = set(names) | set(SAFE_BUILTINS)
         self._prepare, self._serve = prepare, serve
-        _remove_stale_dirs()
-        self._empty_dir = tempfile.mkdtemp(prefix=f"{EMPTY_DIR_PREFIX}{os.getpid()}-")
+        self._empty_dir = owned_dir(EMPTY_DIR_PREFIX)
         os.chmod(self._empty_dir, 0o555)  # root owns it; nobody can list it, nobody can write
         self._workers: list[_Worker] = []
         self._finalizer = weakref.finalize(self, _shutdown, self._workers, self._empty_dir,

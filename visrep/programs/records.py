@@ -34,7 +34,9 @@ class ExecResult:
     ``value`` is plain data: a list of boxes for detect, a string for vqa, a list of
     per-candidate scores for retrieve.  ``api_calls`` counts visual-API calls made.
     ``calls``: with a referee (``visrep.visual.referee``), its judgement of each tool call
-    the run made (the first ``MAX_JUDGED_CALLS``), as plain dicts.
+    the run made (the first ``MAX_JUDGED_CALLS``), as plain dicts.  ``trace``: every tool
+    call the run made (the first ``MAX_TRACED_CALLS``): tool, image, box, arguments, answer
+    and its start and end (``time.time_ns``), as plain dicts.
     """
 
     status: ExecStatus
@@ -44,6 +46,7 @@ class ExecResult:
     api_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     calls: tuple[dict[str, Any], ...] = ()
+    trace: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

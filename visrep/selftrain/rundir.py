@@ -4,7 +4,8 @@ Layout (``i`` = iteration, zero-padded)::
 
     <run>/config.yaml            the resolved config of the first start
     <run>/world/                 the generated world (or run.world.dir elsewhere)
-    <run>/iter_000/checkpoint/   the starting policy (after warm start, if any)
+    <run>/iter_000/checkpoint/   the starting policy (after warm start, if any; else the base
+                                 model's files, hard-linked where the filesystem allows)
     <run>/iter_000/eval.parquet  held-out programs of the starting policy
     <run>/iter_00i/grow.parquet  all K programs per training task, executed and scored
     <run>/iter_00i/checkpoint/   the policy fine-tuned on the filtered programs
@@ -28,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -120,10 +122,27 @@ class RunDir:
         os.replace(tmp, path)
 
     def reuse_checkpoint(self, i: int, source: Path) -> None:
-        """Make iteration ``i``'s checkpoint a link to ``source`` (a stage that trained nothing)."""
-        path = self.checkpoint(i)
+        """Make iteration ``i``'s checkpoint the files of ``source`` (a stage that trained
+        nothing), held in the run dir: hard links where the filesystem allows (no copy, and
+        the run survives a cleared model cache), else copies.  Built aside and renamed into
+        place, so a crash leaves no half checkpoint; one a crashed attempt left is replaced."""
+        path, source = self.checkpoint(i), source.resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.symlink_to(source, target_is_directory=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        for stale in (tmp, path):
+            if stale.is_symlink() or stale.is_file():
+                stale.unlink()
+            elif stale.exists():
+                shutil.rmtree(stale)
+        shutil.copytree(source, tmp, copy_function=_link_or_copy)
+        os.replace(tmp, path)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another filesystem, or one without hard links
+        shutil.copy2(src, dst)
 
 
 def _comparable(data: dict[str, Any]) -> dict[str, Any]:

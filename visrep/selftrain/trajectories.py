@@ -41,6 +41,7 @@ BACKEND = "backend"  # the visual backend whose tools the program ran with (visu
 ORACLE_REWARD = "oracle_reward"  # the same program's reward with the oracle's tools (null: not rerun)
 FAILURE = "failure"  # "" solved, else tool | program | both (null: not attributed); selftrain.attribution
 TOOL_ERRORS = "tool_errors"  # judged tool calls answered wrongly (null: no referee)
+TOOL_TRACE = "tool_trace"  # JSON list of the run's tool calls (ExecResult.trace): MLflow traces
 
 SCHEMA = pa.schema([
     (ITERATION, pa.int32()),
@@ -65,6 +66,7 @@ SCHEMA = pa.schema([
     (ORACLE_REWARD, pa.float64()),
     (FAILURE, pa.string()),
     (TOOL_ERRORS, pa.int32()),
+    (TOOL_TRACE, pa.string()),  # null in files written before it was kept
 ])
 
 
@@ -96,6 +98,7 @@ def make_row(iteration: int, phase: str, sample: int, task: Task, program: Progr
         ORACLE_REWARD: oracle_reward,
         FAILURE: failure,
         TOOL_ERRORS: tool_errors,
+        TOOL_TRACE: json.dumps(list(result.trace), default=str),
     }
 
 

@@ -1,0 +1,44 @@
+"""Scratch directories owned by a process: ``<tmp>/<prefix><pid>-<random>``.
+
+A process killed outright (SIGKILL, OOM, a lost driver's actors) cannot remove what it put
+in the temp dir, so each directory names its owner's pid, and the next process that asks
+for one with the same prefix first removes those whose owner is gone.  The sandbox pool
+keeps its workers' empty root here; the sampler points vLLM's temp files (its
+``vllm_dist_*`` rendezvous files) here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale(prefix: str) -> list[Path]:
+    """Remove the ``prefix`` dirs whose owner is gone; returns them."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid = path.name.removeprefix(prefix).split("-", 1)[0]
+        if pid.isdigit() and not alive(int(pid)):
+            path.chmod(0o700)  # a sandbox root is read-only
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def owned_dir(prefix: str) -> str:
+    """A new dir of this process under ``prefix``, after removing the dead owners' ones."""
+    remove_stale(prefix)
+    return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
