@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import psutil
 import ray
 
 from visrep import DEFAULT_ENV
@@ -25,17 +26,50 @@ def peak_cpus(res: ResourcesConfig, learner_ranks: int) -> float:
 
 
 TOKEN_FILE = Path.home() / ".ray" / "auth_token"
+RAY_WORKER_TITLE = "ray::"  # how Ray titles its worker processes (ray::SamplerActor.sample)
+
+
+def _is_ray(proc: psutil.Process) -> bool:
+    try:
+        cmdline = " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+    return cmdline.startswith(RAY_WORKER_TITLE) or "raylet" in cmdline
+
+
+def reap_orphans() -> list[str]:
+    """SIGKILL this user's Ray worker processes whose raylet is gone (a run killed outright
+    takes its local cluster with it, but its actors can spin on for minutes: a sampler at
+    100 % CPU); returns what was killed, one line printed each.  A worker of a live cluster
+    is a raylet's child, and a process an actor forked has the actor as parent: neither is
+    touched."""
+    me, killed = os.getuid(), []
+    for proc in psutil.process_iter(["pid", "uids", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or ())
+        if not cmdline.startswith(RAY_WORKER_TITLE) or proc.info["uids"] is None or proc.info["uids"].real != me:
+            continue
+        try:
+            parent = proc.parent()
+            if parent is not None and parent.pid != 1 and _is_ray(parent):
+                continue
+            proc.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        killed.append(f"{cmdline.split()[0]} (pid {proc.pid})")
+        print(f"killed {killed[-1]}: a Ray worker left behind by a run killed outright", flush=True)
+    return killed
 
 
 def connect(res: ResourcesConfig, learner_ranks: int) -> None:
     """Join the cluster named by RAY_ADDRESS, or start a local one that fits the run (on
-    127.0.0.1 only: see ``rayapps/__init__``).  Ray's token file is made private to its
-    owner (Ray writes it readable by everyone)."""
+    127.0.0.1 only: see ``rayapps/__init__``; first reaping what a killed run left).  Ray's
+    token file is made private to its owner (Ray writes it readable by everyone)."""
     if ray.is_initialized():
         return
     if os.environ.get("RAY_ADDRESS"):
         ray.init(log_to_driver=True)
     else:
+        reap_orphans()
         cpus = max(os.cpu_count() or 1, math.ceil(peak_cpus(res, learner_ranks)))
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=True)
     if TOKEN_FILE.is_file():
