@@ -12,6 +12,7 @@ UI offers it as a table) and a phase's earlier traces are deleted before its new
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -102,6 +103,12 @@ def log_traces(client: MlflowClient, run_id: str, experiment_id: str, rows: list
     return min(len(rows), MAX_TRACES)
 
 
+def overlay_file(iteration: int, phase: str, task_id: str) -> str:
+    """The artifact path of a task's drawn image (its id as one path component: ``detect/18``
+    becomes ``detect_18``)."""
+    return f"overlays/iter_{iteration:03d}/{phase}/{re.sub(r'[^A-Za-z0-9_.-]', '_', task_id)}.png"
+
+
 def log_overlays(client: MlflowClient, run_id: str, rows: list[dict[str, Any]], tasks: Mapping[str, Task],
                  world_dir: Path, iteration: int, phase: str) -> list[str]:
     """Draw the first ``OVERLAYS_PER_KIND`` programs of each of ``OVERLAY_KINDS`` (task
@@ -110,7 +117,7 @@ def log_overlays(client: MlflowClient, run_id: str, rows: list[dict[str, Any]], 
     for kind in OVERLAY_KINDS:
         for row in [r for r in rows if r[T.KIND] == kind][:OVERLAYS_PER_KIND]:
             task = tasks[row[T.TASK_ID]]
-            name = f"overlays/iter_{iteration:03d}/{phase}/{kind}-{task.id}.png"
+            name = overlay_file(iteration, phase, task.id)
             client.log_image(run_id, overlay(image_path(world_dir, task.images[0]), task, row), artifact_file=name)
             logged.append(name)
     return logged

@@ -5,24 +5,20 @@ import json
 from pathlib import Path
 
 import pytest
+from tiny_run import TinyRun
 
 from rayapps import failures, selftrain
 from visrep.selftrain.rundir import RunDir
 from visrep.world import load_tasks
 
 
-def _args(run: Path, *extra: str) -> list[str]:
-    return ["--config", "tiny", f"run.dir={run}", f"run.mlflow_uri=sqlite:///{run.parent}/mlflow.db", *extra]
-
-
 @pytest.mark.ray
 @pytest.mark.slow
 def test_failures_of_a_tiny_run_are_corrected_in_its_next_iteration(
-        tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]) -> None:
-    run = tmp_path / "run"
-    assert selftrain.main(_args(run)) == 0
+        tiny_run: TinyRun, tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]) -> None:
+    tiny_run = tiny_run.copy(tmp_path / "copy")  # extended with corrections below
+    run = tiny_run.dir
     capsys.readouterr()
-
     assert failures.main(["--run", str(run), "--limit", "5"]) == 0
     out = capsys.readouterr().out
     todo = run / "corrections_todo.jsonl"
@@ -36,8 +32,8 @@ def test_failures_of_a_tiny_run_are_corrected_in_its_next_iteration(
 
     filled = tmp_path / "filled.jsonl"
     filled.write_text("".join(json.dumps(line | {"body": "return image.find(\"objects\")"}) + "\n" for line in lines))
-    assert selftrain.main(_args(run, "run.iterations=2", f"selftrain.corrections_file={filled}",
-                                "selftrain.corrections_from=2")) == 0
+    assert selftrain.main(tiny_run.args("run.iterations=2", f"selftrain.corrections_file={filled}",
+                                        "selftrain.corrections_from=2")) == 0
     rd = RunDir(run)
     assert rd.stage_info(1, "improve")["improve/examples_corrections"] == 0
     assert rd.stage_info(2, "improve")["improve/examples_corrections"] == len(lines)

@@ -17,13 +17,15 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from mlflow import MlflowClient
 from PIL import Image
 from tiny_run import TinyRun
 
-from rayapps.views import table_file
+from rayapps.views import overlay_file, table_file
 from visrep.distributed import free_port
-from visrep.selftrain.overlays import FOUND, TRUTH
+from visrep.selftrain import trajectories as T
+from visrep.selftrain.overlays import FOUND, TRUTH, find_boxes
+from visrep.selftrain.rundir import RunDir
+from visrep.selftrain.trajectories import read_rows
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -79,52 +81,68 @@ def _near(colors: set[tuple[int, int, int]], target: tuple[int, int, int], tol: 
 
 def test_the_printed_link_shows_curves_programs_boxes_and_traces_in_chromium(tiny_run: TinyRun,
                                                                              mlflow_ui: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     link = re.search(r"http://127\.0\.0\.1:5000/(#/experiments/\S+)", tiny_run.out)
     assert link, "the run prints its MLflow page"
-    page_path = link.group(1)  # #/experiments/<id>/runs/<run>?workflowType=machine_learning
-    run_id = page_path.split("/runs/")[1].split("?")[0]
-    experiment_page = page_path.split("/runs/")[0] + "?" + page_path.split("?")[1]
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    # the reference program of a detection task whose find calls returned the most boxes
+    rows = [r for r in read_rows(RunDir(tiny_run.dir).trajectories(0, "reference")) if r[T.KIND] == "detect"]
+    shown = max(rows, key=lambda r: len(find_boxes(r)))
+    assert find_boxes(shown), "a reference program's find returned boxes"
+    browse(mlflow_ui, link.group(1), overlay_file(0, "reference", shown[T.TASK_ID]), SHOTS)
+
+
+def browse(base: str, page_path: str, overlay: str, shots: Path) -> None:
+    """Open the run's page as a person would and check what renders; screenshots to ``shots``."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    shots.mkdir(parents=True, exist_ok=True)
+    run_page, query = page_path.split("?")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=_browser())
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
 
+        def visit(path: str) -> None:  # a fresh load: the UI ignores a hash change within a tab
+            page.goto("about:blank")
+            page.goto(f"{base}/{path}")
+
         # the experiment lands on its runs (not the GenAI overview), and the run is listed
-        page.goto(f"{mlflow_ui}/{experiment_page}")
+        visit(f"{run_page.split('/runs/')[0]}?{query}")
         expect(page.get_by_role("link", name="run", exact=True)).to_be_visible()
         assert "/runs" in page.url and "overview" not in page.url
-        page.screenshot(path=SHOTS / "experiment.png")
+        page.screenshot(path=shots / "experiment.png")
 
-        # the run's curves: a chart per metric, drawn (coloured pixels in the chart)
-        page.goto(f"{mlflow_ui}/{page_path.replace('?', '/model-metrics?')}")
+        # the run's held-out accuracy curves: charts found by name, drawn (coloured pixels)
+        visit(f"{run_page}/model-metrics?{query}")
+        page.get_by_placeholder("Search metric charts").fill("eval/reward/vqa")
         chart = page.locator(".js-plotly-plot").first
         expect(chart).to_be_visible()
-        expect(page.get_by_text("eval/reward/detect", exact=False).first).to_be_visible()
-        page.screenshot(path=SHOTS / "metrics.png")
+        page.screenshot(path=shots / "metrics.png")
         assert len(_colors(chart.screenshot())) > 3, "the chart is blank"
 
-        # the program table of iteration 1's evaluation renders as a table
-        page.goto(f"{mlflow_ui}/{page_path.replace('?', '/artifacts/' + table_file(1, 'eval') + '?')}")
+        # iteration 1's held-out programs as a table
+        visit(f"{run_page}/artifacts/{table_file(1, 'eval')}?{query}")
         expect(page.get_by_role("table").first).to_be_visible()
-        expect(page.get_by_role("cell", name=re.compile("eval_|heldout_")).first).to_be_visible()
-        page.screenshot(path=SHOTS / "programs.png")
+        expect(page.get_by_role("cell", name=re.compile(r"^(detect|vqa|retrieve).[0-9]+$")).first).to_be_visible()
+        expect(page.get_by_role("columnheader", name="source")).to_be_visible()
+        page.screenshot(path=shots / "programs.png")
 
         # a detection task with the reference program's find boxes (red) and the truth (green)
-        drawn = MlflowClient(tiny_run.mlflow_uri).list_artifacts(run_id, "overlays/iter_000/reference")
-        name = next(a.path for a in drawn if Path(a.path).name.startswith("detect-"))
-        page.goto(f"{mlflow_ui}/{page_path.replace('?', '/artifacts/' + name + '?')}")
-        image = page.locator(f"img[src*='{Path(name).name}']").first
+        visit(f"{run_page}/artifacts/{overlay}?{query}")
+        image = page.locator("img[src^='blob:'] >> visible=true").first  # the artifact, fetched by the page
         expect(image).to_be_visible()
         assert image.evaluate("img => img.complete && img.naturalWidth") > 0
-        page.screenshot(path=SHOTS / "overlay.png")
+        page.screenshot(path=shots / "overlay.png")
         shown = _colors(image.screenshot())
         assert _near(shown, TRUTH) and _near(shown, FOUND), "truth and find boxes are drawn"
 
-        # the traces: a program per row, its tool calls as spans
-        page.goto(f"{mlflow_ui}/{page_path.replace('?', '/traces?')}")
-        expect(page.get_by_text("reference ", exact=False).first).to_be_visible()
-        page.screenshot(path=SHOTS / "traces.png")
+        # the traces: a reference program (it calls find) opened shows its tool calls as spans
+        visit(f"{run_page}/traces?{query}")
+        page.get_by_placeholder(re.compile("Search traces")).fill("find(")
+        page.keyboard.press("Enter")
+        row = page.get_by_role("row").filter(has_text='"status": "ok"').first
+        expect(row).to_be_visible()
+        row.get_by_role("cell").nth(2).click()
+        expect(page.get_by_text("find", exact=True).first).to_be_visible()
+        page.screenshot(path=shots / "trace.png")
         browser.close()

@@ -17,7 +17,8 @@ def _args(run: Path, *extra: str) -> list[str]:
     return ["--config", "tiny", f"run.dir={run}", f"run.mlflow_uri=sqlite:///{run.parent}/mlflow.db", *extra]
 
 
-def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: None) -> None:
+def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: None, tmp_path: Path) -> None:
+    tiny_run = tiny_run.copy(tmp_path)  # resumed and extended below
     run = tiny_run.dir
     for rel in ("iter_000/probe.parquet", "iter_000/eval.parquet", "iter_001/grow.parquet",
                 "iter_001/eval.parquet", "iter_001/checkpoint/config.json",

@@ -9,6 +9,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from tiny_run import TinyRun
 
 from rayapps.selftrain import main as selftrain_main
 from visrep.selftrain import trajectories as T
@@ -20,10 +21,9 @@ from visrep.world import load_scenes
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
-def test_student_tools_attribution_and_redistillation(tmp_path: Path, ray_cluster: None) -> None:
-    run = tmp_path / "run"
-    args = ["--config", "tiny", f"run.dir={run}", f"run.mlflow_uri=sqlite:///{tmp_path}/mlflow.db"]
-    assert selftrain_main(args) == 0
+def test_student_tools_attribution_and_redistillation(tiny_run: TinyRun, tmp_path: Path, ray_cluster: None) -> None:
+    tiny_run = tiny_run.copy(tmp_path)  # re-distilled below
+    run, args = tiny_run.dir, tiny_run.args()
     rd = RunDir(run)
     for phase in ("passthrough", "reference", "eval"):
         rows = pd.read_parquet(rd.trajectories(0, phase))
@@ -37,7 +37,7 @@ def test_student_tools_attribution_and_redistillation(tmp_path: Path, ray_cluste
     calls = read_calls(rd.tool_calls(0, "reference"))
     assert calls and {"find", "simple_query"} & {c["tool"] for c in calls}
     assert all(c["split"] in ("id", "ood", "none") for c in calls)
-    client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    client = mlflow.tracking.MlflowClient(tiny_run.mlflow_uri)
     metrics = client.get_run((run / "mlflow_run_id").read_text().strip()).data.metrics
     assert {"eval/failure/tool/vqa", "eval/failure/program/vqa", "eval/oracle_reward/vqa",
             "reference/tool_error/all"} <= set(metrics)

@@ -1,5 +1,6 @@
 """The record of the session's tiny run (the ``tiny_run`` fixture of this tier's conftest)."""
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,3 +16,11 @@ class TinyRun:
     def args(self, *extra: str) -> list[str]:
         """The command line that made it (plus ``extra`` overrides)."""
         return ["--config", "tiny", f"run.dir={self.dir}", f"run.mlflow_uri={self.mlflow_uri}", *extra]
+
+    def copy(self, dest: Path) -> "TinyRun":
+        """The run and its MLflow store copied under ``dest``, for a test that goes on with it
+        (resumes, extends, re-distils) without changing what other tests read."""
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(self.dir, dest / "run", symlinks=True)
+        shutil.copy2(self.mlflow_uri.removeprefix("sqlite:///"), dest / "mlflow.db")
+        return TinyRun(dest / "run", f"sqlite:///{dest}/mlflow.db", self.out)
