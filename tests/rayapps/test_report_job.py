@@ -29,30 +29,30 @@ def test_report_runs_seeds_branches_corrections_and_writes_the_document(
         tmp_path: Path, no_ray_cluster: None, capsys: pytest.CaptureFixture[str]) -> None:
     corrections = _corrections(tmp_path / "corrections.jsonl", tmp_path / "world")
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    argv = ["--config", "tiny", "--seeds", "0", "--iterations", "2", "--corrections", str(corrections),
-            "--corrections-from", "2", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "docs"),
-            f"run.mlflow_uri={uri}"]
+    argv = ["--config", "tiny", "--seeds", "0", "--iterations", "1", "--corrections", str(corrections),
+            "--corrections-from", "1", "--redistill-every", "1", "--runs", str(tmp_path / "runs"),
+            "--out", str(tmp_path / "docs"), f"run.mlflow_uri={uri}"]
     assert main(argv) == 0
     plain, branch = RunDir(tmp_path / "runs" / "seed0"), RunDir(tmp_path / "runs" / "seed0-corrections")
-    assert plain.done(2, "eval") and branch.done(2, "eval")
-    # the branch shares iterations 0 and 1 (hard links) and redid only iteration 2, with corrections
-    assert (branch.checkpoint(1) / "config.json").stat().st_ino == (plain.checkpoint(1) / "config.json").stat().st_ino
-    assert branch.stage_info(2, "improve")["improve/examples_corrections"] > 0
-    assert not plain.stage_info(2, "improve").get("improve/examples_corrections")
+    assert plain.done(1, "eval") and branch.done(1, "eval")
+    # the branch shares iteration 0 (hard links) and redid only iteration 1, with corrections
+    assert (branch.checkpoint(0) / "config.json").stat().st_ino == (plain.checkpoint(0) / "config.json").stat().st_ino
+    assert branch.stage_info(1, "improve")["improve/examples_corrections"] > 0
+    assert not plain.stage_info(1, "improve").get("improve/examples_corrections")
     doc = (tmp_path / "docs" / "selftrain.md").read_text()
     for kind in ("detect", "vqa", "retrieve"):
         assert f"| {kind} | seen | paraphrase | novel | unseeded | all |" in doc
         assert (tmp_path / "docs" / f"selftrain_{kind}.png").is_file()
-    assert "| with corrections, iteration 2 |" in doc and "| warm start (seeds only) |" in doc
+    assert "| with corrections, iteration 1 |" in doc and "| warm start (seeds only) |" in doc
     assert "## The paper's claims, as measured" in doc and "corrections carry the policy" in doc
-    assert plain.done(2, "redistill") and "### Re-distillation after iteration 2" in doc  # --redistill-every 2
+    assert plain.done(1, "redistill") and "### Re-distillation after iteration 1" in doc  # --redistill-every 1
     assert "same programs, oracle tools" in doc  # the tiny profile's tools are the student's
     client = mlflow.tracking.MlflowClient(uri)
     (report,) = client.search_runs([client.get_experiment_by_name("visrep-tiny").experiment_id],
                                    "attributes.run_name = 'report'")
     names = {a.path for a in client.list_artifacts(report.info.run_id, "report")}
     assert names == {"report/selftrain.md", *(f"report/selftrain_{k}.png" for k in ("detect", "vqa", "retrieve"))}
-    assert [m.step for m in client.get_metric_history(report.info.run_id, "report/selftrained/vqa/all")] == [0, 1, 2]
+    assert [m.step for m in client.get_metric_history(report.info.run_id, "report/selftrained/vqa/all")] == [0, 1]
 
 
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
