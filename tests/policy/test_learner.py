@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from visrep.config import LearnerConfig, SamplerConfig
+from visrep.config import LearnerConfig
 from visrep.policy.learner import DeepSpeedLearner, deepspeed_config
 
 PROMPT = "# Task: count the red circles\ndef execute_command(image):\n"
@@ -20,31 +20,6 @@ def test_deepspeed_config_follows_learner_config():
     assert ds["zero_optimization"]["stage"] == 2
     assert ds["bf16"]["enabled"] is False
     assert ds["train_micro_batch_size_per_gpu"] == 4 and ds["train_batch_size"] == 8
-
-
-def test_trained_checkpoint_reproduces_the_program_in_vllm(tiny_dir, tiny_policy, tmp_path, port):
-    """The check the loop depends on: SFT → save_hf → vLLM greedy decodes the program."""
-    from visrep.policy.sampling import VllmSampler
-
-    cfg = LearnerConfig(zero_stage=0, dtype="bfloat16", batch_size=4, lr=1e-2, max_len=128)
-    learner = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
-    try:
-        first = learner.train([(PROMPT, PROGRAM)] * 4, epochs=1, progress=False)
-        stats = learner.train([(PROMPT, PROGRAM)] * 4, epochs=40, progress=False)
-        assert stats["steps"] == 40 and stats["tokens_per_s"] > 0
-        assert stats["last_loss"] < 0.1 * first["first_loss"], (first, stats)
-        out = learner.save_hf(tmp_path / "ckpt")
-    finally:
-        learner.close()
-    assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
-    sampler = VllmSampler(out, tiny_policy, SamplerConfig(kv_cache_gib=1))
-    try:
-        [[greedy]] = sampler.sample([PROMPT], n=1, temperature=0.0, top_p=1.0,
-                                    max_tokens=48, stop=[])
-    finally:
-        sampler.close()
-    assert greedy.text == PROGRAM, greedy
-    assert greedy.finish_reason == "stop"  # it learned the EOS too
 
 
 def test_zero2_trains_and_exports(tiny_dir, tmp_path, port):
