@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -12,7 +10,7 @@ from visrep.config import PolicyConfig, PromptConfig, SamplerConfig
 from visrep.policy.sampling import VllmSampler
 from visrep.programs.records import Program, SampleBatch
 from visrep.programs.text import STOP, extract_program
-from visrep.scratch import owned_dir
+from visrep.scratch import owned_dir, temp_dir_at
 from visrep.selftrain.examples import Seed, prompt_for
 from visrep.world.records import Task
 
@@ -32,13 +30,14 @@ class SamplerActor:
         # vLLM's temp files (its vllm_dist_* rendezvous files) go to a dir this process owns,
         # so a sampler killed outright leaves nothing the next one does not remove.
         self._scratch = owned_dir(SCRATCH_PREFIX)
-        os.environ["TMPDIR"] = tempfile.tempdir = self._scratch
-        self._engine = VllmSampler(Path(model_dir), policy, sampler, seed=seed)
+        with temp_dir_at(self._scratch):
+            self._engine = VllmSampler(Path(model_dir), policy, sampler, seed=seed)
 
     def load(self, model_dir: str, version: int) -> None:
         """Serve ``model_dir`` as policy ``version`` (reloads only when the weights differ)."""
         if Path(model_dir).resolve() != self._model_dir:
-            self._engine.reload(Path(model_dir))
+            with temp_dir_at(self._scratch):
+                self._engine.reload(Path(model_dir))
             self._model_dir = Path(model_dir).resolve()
         self._version = version
 

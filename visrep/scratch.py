@@ -4,7 +4,7 @@ A process killed outright (SIGKILL, OOM, a lost driver's actors) cannot remove w
 in the temp dir, so each directory names its owner's pid, and the next process that asks
 for one with the same prefix first removes those whose owner is gone.  The sandbox pool
 keeps its workers' empty root here; the sampler points vLLM's temp files (its
-``vllm_dist_*`` rendezvous files) here.
+``vllm_dist_*`` rendezvous files) here while an engine starts (``temp_dir_at``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -42,3 +44,20 @@ def owned_dir(prefix: str) -> str:
     """A new dir of this process under ``prefix``, after removing the dead owners' ones."""
     remove_stale(prefix)
     return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-")
+
+
+@contextmanager
+def temp_dir_at(path: str) -> Iterator[None]:
+    """The process's temp dir (``tempfile`` and ``TMPDIR``, which child processes inherit) is
+    ``path`` inside the block, and what it was after it: a library that writes temp files
+    while it starts (vLLM) puts them there, and nothing else in the process is changed."""
+    saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = tempfile.tempdir = path
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved_dir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env

@@ -7,14 +7,16 @@ write the trained program greedily.  (Learner first: vLLM's in-process engine an
 DeepSpeed process group do not share a process; in the loop they are separate actors.)
 """
 
+import os
 import socket
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from actors.learner import LearnerActor
-from actors.sampler import SamplerActor
+from actors.sampler import SCRATCH_PREFIX, SamplerActor
 from visrep.config import load_config
 from visrep.policy.models import resolve_model
 from visrep.selftrain.examples import Seed, training_pair
@@ -44,6 +46,8 @@ def test_learner_checkpoint_is_what_the_sampler_serves_after_load(tmp_path: Path
     assert stats["steps"] == 60 and stats["tokens_per_s"] > 0
     assert stats["last_loss"] < 0.1 * stats["first_loss"], stats
 
+    temp, env = tempfile.gettempdir(), os.environ.get("TMPDIR")
+    rendezvous = set(Path(temp).glob("vllm_dist_*"))
     sampler = SamplerActor(str(base), 0, CFG.policy, CFG.sampler, [SEED], seed=0)
     try:
         before = sampler.sample([TASK], k=2, temperature=1.0, prompt=CFG.prompt)
@@ -51,6 +55,10 @@ def test_learner_checkpoint_is_what_the_sampler_serves_after_load(tmp_path: Path
         [[greedy]] = sampler.sample([TASK], k=1, temperature=0.0, prompt=CFG.prompt).programs
     finally:
         sampler.close()
+    # vLLM's temp files went to the sampler's own dir, gone with it; the process's temp dir is as it was
+    assert set(Path(temp).glob("vllm_dist_*")) == rendezvous
+    assert not list(Path(temp).glob(f"{SCRATCH_PREFIX}{os.getpid()}-*"))
+    assert (tempfile.gettempdir(), os.environ.get("TMPDIR")) == (temp, env)
     assert len(before.programs) == 1 and len(before.programs[0]) == 2 and before.tokens > 0
     assert all(p.policy_version == 0 and p.task_id == TASK.id for p in before.programs[0])
     assert greedy.policy_version == 1
