@@ -38,9 +38,6 @@ def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: Non
     assert set(grow[T.KIND]) == {"detect", "vqa", "retrieve"}
     assert (grow.groupby(T.TASK_ID).size() == 2).all()  # k = 2 programs per task
     assert set(grow[T.STATUS]) <= {"ok", "rejected", "error", "timeout", "memory"}
-    # the session's policy writes valid programs: grow ran sampled programs through the sandbox and its tools
-    ran = grow[(grow[T.STATUS] == "ok") & (grow[T.API_CALLS] > 0)]
-    assert ran[T.SOURCE].str.contains('image.find("object")', regex=False).any()
 
     import mlflow
 
