@@ -47,7 +47,8 @@ def test_job_submit_runs_the_tiny_profile(tmp_path: Path, head: tuple[str, dict[
     address, env = head
     run = tmp_path / "run"
     command = [str(BIN / "ray"), "job", "submit", "--address", address, "--working-dir", str(ROOT), "--",
-               "python", "-m", "rayapps.selftrain", "--config", "tiny", "run.iterations=0", f"run.dir={run}",
+               "python", "-m", "rayapps.selftrain", "--config", "tiny", "run.iterations=0",
+               "warm_start.min_solve_rate=0", f"run.dir={run}",
                f"run.mlflow_uri=sqlite:///{tmp_path}/mlflow.db"]
     for _ in range(10):  # `ray start` returns before the head's job agent is up (seen on a loaded machine)
         proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
@@ -56,4 +57,6 @@ def test_job_submit_runs_the_tiny_profile(tmp_path: Path, head: tuple[str, dict[
         time.sleep(5)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "succeeded" in proc.stdout
-    assert (run / "iter_000" / "eval.done").is_file()  # baselines, warm start, evaluation: every role ran
+    # baselines, probe and evaluation: samplers, executors and scorers placed by the job (no warm
+    # start: a job's learner would rebuild DeepSpeed's ops for its working dir, a minute here)
+    assert (run / "iter_000" / "eval.done").is_file()
