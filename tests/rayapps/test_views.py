@@ -8,6 +8,8 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+import pytest
+from mlflow import MlflowClient
 from PIL import Image
 
 from rayapps import views
@@ -34,11 +36,18 @@ def _rows() -> tuple[list[dict], dict[str, Task]]:
     return rows, tasks
 
 
-def test_each_program_is_a_trace_with_a_span_per_tool_call_and_a_rerun_replaces_them(tmp_path: Path) -> None:
+@pytest.fixture()
+def store(tmp_path: Path) -> tuple[MlflowClient, str, str]:
+    """A fresh sqlite MLflow store: its client, an experiment and a run in it."""
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
     experiment = mlflow.set_experiment("views").experiment_id
     client = mlflow.tracking.MlflowClient()
-    run = client.create_run(experiment).info.run_id
+    return client, experiment, client.create_run(experiment).info.run_id
+
+
+def test_each_program_is_a_trace_with_a_span_per_tool_call_and_a_rerun_replaces_them(
+        store: tuple[MlflowClient, str, str]) -> None:
+    client, experiment, run = store
     rows, tasks = _rows()
     for _ in range(2):  # the phase ran, crashed before its marker, and ran again
         assert views.log_traces(client, run, experiment, rows, tasks, 1, "eval", now_ns=2_000_000_000) == 2
@@ -58,11 +67,9 @@ def test_each_program_is_a_trace_with_a_span_per_tool_call_and_a_rerun_replaces_
     assert by_task["d0"].info.state.value == "OK"
 
 
-def test_the_program_table_is_replaced_on_a_rerun_and_listed_once(tmp_path: Path) -> None:
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    experiment = mlflow.set_experiment("views").experiment_id
-    client = mlflow.tracking.MlflowClient()
-    run = client.create_run(experiment).info.run_id
+def test_the_program_table_is_replaced_on_a_rerun_and_listed_once(store: tuple[MlflowClient, str, str],
+                                                                   tmp_path: Path) -> None:
+    client, _, run = store
     rows, _ = _rows()
     for _ in range(2):
         views.log_table(client, run, views.program_table(rows), views.table_file(1, "grow"))
