@@ -82,7 +82,7 @@ def log_traces(client: MlflowClient, run_id: str, experiment_id: str, rows: list
     _delete_traces(client, run_id, experiment_id, tags)
     for row in rows[:MAX_TRACES]:
         task = tasks[row[T.TASK_ID]]
-        trace = json.loads(row[T.TOOL_TRACE] or "[]")
+        trace = T.tool_trace(row)
         start, end = _span_times(row, trace, now_ns)
         root = client.start_trace(
             f"{phase} {task.id}", span_type="CHAIN", run_id=run_id, experiment_id=experiment_id,

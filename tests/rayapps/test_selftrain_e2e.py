@@ -1,6 +1,5 @@
 """`rayapps.selftrain.main` end to end on the tiny profile, on a real local Ray cluster."""
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +54,7 @@ def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: Non
                                   filter_string="tag.`visrep.phase` = 'reference'")
     assert sorted(t.info.tags["visrep.task"] for t in traced) == sorted(reference[T.TASK_ID])
     spans = [s for t in traced for s in t.data.spans if s.span_type == "TOOL"]
-    assert len(spans) == sum(len(json.loads(c)) for c in reference[T.TOOL_TRACE]) > 0
+    assert len(spans) == sum(len(T.tool_trace(r)) for r in reference.to_dict("records")) > 0
     artifacts = {a.path for d in ("programs", "report") for a in client.list_artifacts(run_id, d)}
     assert {"programs/iter_001_grow.json", "programs/iter_001_eval.json", "report/heldout_accuracy.txt"} <= artifacts
     assert client.list_artifacts(run_id, "overlays/iter_001/eval")

@@ -20,8 +20,7 @@ _CAPTION_CHARS = 60
 
 def find_boxes(row: dict[str, Any]) -> list[list[float]]:
     """The boxes every ``find`` call of the row's program was answered with, in order."""
-    trace = json.loads(row.get(T.TOOL_TRACE) or "[]")
-    return [list(box) for call in trace if call["tool"] == "find" for box in call["answer"]]
+    return [list(box) for call in T.tool_trace(row) if call["tool"] == "find" for box in call["answer"]]
 
 
 def overlay(image_path: Path, task: Task, row: dict[str, Any]) -> Image.Image:

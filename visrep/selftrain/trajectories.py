@@ -102,6 +102,11 @@ def make_row(iteration: int, phase: str, sample: int, task: Task, program: Progr
     }
 
 
+def tool_trace(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The row's tool calls (``ExecResult.trace``), empty for rows written before they were kept."""
+    return json.loads(row.get(TOOL_TRACE) or "[]")
+
+
 def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
     """Write rows as zstd Parquet atomically."""
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
