@@ -36,7 +36,7 @@ from visrep.hardware import resolve_dtype
 from visrep.selftrain.corrections import config_corrections
 from visrep.selftrain.curves import plot_kind
 from visrep.selftrain.report import build_report, closed_loop, markdown_document, stage_seconds, trivial_lines
-from visrep.selftrain.rundir import RunDir
+from visrep.selftrain.rundir import RunDir, link_tree
 from visrep.selftrain.tasks import loop_tasks, world_dir
 from visrep.world.records import TASK_KINDS, Task
 
@@ -62,11 +62,8 @@ def _branch(plain: Path, branch: Path, joins: int) -> None:
     tmp.mkdir(parents=True)
     names = [*_SHARED, *(RunDir(plain).iteration(i).name for i in range(joins))]
     for name in names:
-        src = plain / name
-        if src.is_dir():
-            shutil.copytree(src, tmp / name, copy_function=os.link)
-        elif src.is_file():
-            os.link(src, tmp / name)
+        if (plain / name).exists():
+            link_tree(plain / name, tmp / name)
     os.rename(tmp, branch)
 
 

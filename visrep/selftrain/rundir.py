@@ -134,8 +134,17 @@ class RunDir:
                 stale.unlink()
             elif stale.exists():
                 shutil.rmtree(stale)
-        shutil.copytree(source, tmp, copy_function=_link_or_copy)
+        link_tree(source, tmp)
         os.replace(tmp, path)
+
+
+def link_tree(source: Path, dest: Path) -> None:
+    """``dest`` as ``source`` (a file or a directory tree) with its files hard-linked, not
+    copied: shared run data costs no disk.  Copies where the filesystem has no such link."""
+    if source.is_dir():
+        shutil.copytree(source, dest, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(str(source), str(dest))
 
 
 def _link_or_copy(src: str, dst: str) -> None:
