@@ -27,8 +27,9 @@ def spawn_samplers(cfg: Config, model_dir: Path, version: int, seeds: list[Seed]
     """``resources.samplers`` vLLM engines serving ``model_dir`` as policy ``version``,
     each seeded apart (``run.seed + n``)."""
     res = cfg.resources
-    options = actor_options(res.sampler_cpus, res.sampler_gpus,
-                            {"VLLM_CPU_KVCACHE_SPACE": str(cfg.sampler.kv_cache_gib)}, res.max_restarts)
+    # the KV cache size travels in the sampler config (vLLM's kwarg); its legacy env var
+    # VLLM_CPU_KVCACHE_SPACE takes whole GiB only and would override it
+    options = actor_options(res.sampler_cpus, res.sampler_gpus, max_restarts=res.max_restarts)
     return [ray.remote(SamplerActor).options(**options).remote(
                 str(model_dir), version, cfg.policy, cfg.sampler, seeds, cfg.run.seed + n)
             for n in range(res.samplers)]
@@ -56,7 +57,10 @@ def attribution(cfg: Config) -> Attribution | None:
     return Attribution(cfg.selftrain.reward_threshold)
 
 
-def spawn_pools(cfg: Config, world: Path, model_dir: Path, version: int, seeds: list[Seed]) -> Pools:
-    """All three roles: what a phase that samples (grow, eval) runs on."""
-    return Pools(spawn_samplers(cfg, model_dir, version, seeds), spawn_executors(cfg, world), spawn_scorers(cfg),
+def spawn_pools(cfg: Config, world: Path, model_dir: Path, version: int, seeds: list[Seed],
+                samplers: bool = True) -> Pools:
+    """All three roles: what a phase that samples (grow, eval) runs on; without ``samplers``
+    what one that runs given programs does (they can be spawned later)."""
+    return Pools(spawn_samplers(cfg, model_dir, version, seeds) if samplers else [],
+                 spawn_executors(cfg, world), spawn_scorers(cfg),
                  cfg.visual.backend, attribution(cfg), policy=(str(model_dir), version))

@@ -26,7 +26,7 @@ from rayapps import redistill
 from rayapps.cluster import actor_options, connect
 from rayapps.distill import student_for_tools
 from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given, run_phase
-from rayapps.pools import spawn_pools
+from rayapps.pools import spawn_pools, spawn_samplers
 from rayapps.tracking import Tracker, summary_line
 from visrep.cli import Interrupted, cache_dir, run_main
 from visrep.config import Config, PromptConfig, load_config
@@ -56,12 +56,25 @@ class SelfTrain:
         self.tracker: Tracker | None = None
         self.world = Path()
         self.tasks: dict[str, Task] = {}  # every task of the run by id (the phases' views)
+        self.seeds: list[Seed] = []  # the warm start's seed programs (the samplers' prompts use them)
 
     def _load_policy(self, model_dir: Path, version: int) -> None:
-        """Serve ``model_dir`` now; every sample call names it too (a restarted sampler)."""
+        """Serve ``model_dir`` now; every sample call names it too (a restarted sampler).
+        Starts the samplers on ``model_dir`` if the run began without them."""
         assert self.pools is not None
         self.pools.policy = (str(model_dir), version)
+        if not self.pools.samplers:
+            self.pools.samplers = spawn_samplers(self.cfg, model_dir, version, self.seeds)
+            return
         ray.get([s.load.remote(str(model_dir), version) for s in self.pools.samplers])
+
+    def _samples_left(self) -> bool:
+        """Whether a stage that samples from the policy is still to run.  A resumed run with
+        none (only the baselines without a policy, or a re-distillation) never starts a vLLM
+        engine; one with some starts it with the pools, while the other roles get going."""
+        done = self.rd.done
+        return (not all(done(0, stage) for stage in (FEWSHOT, "init", "eval"))
+                or not all(done(i, "grow") and done(i, "eval") for i in range(1, self.cfg.run.iterations + 1)))
 
     # ---- stages ------------------------------------------------------------------
     def _phase(self, i: int, phase: str, tasks: list[Task], k: int, temperature: float,
@@ -129,6 +142,7 @@ class SelfTrain:
         """Iteration 0: probe few-shot prompting; warm-start on seeds if it solves too little."""
         ws = self.cfg.warm_start
         probe = probe_tasks(train, ws.probe_tasks, self.cfg.run.seed)
+        self._load_policy(base, 0)
         out = self._phase(0, "probe", probe, self.cfg.sampler.k, self.cfg.sampler.temperature,
                           ws.probe_prompt)
         T.write_rows(out.rows, self.rd.trajectories(0, "probe"))
@@ -209,7 +223,7 @@ class SelfTrain:
         # the run dir) is guarded by its own manifest.
         given = self.cfg  # what config.yaml records (the student dir as the user gave it)
         check_run_dir(self.rd, given)
-        seeds = config_seeds(self.cfg.warm_start.seeds_file)
+        self.seeds = seeds = config_seeds(self.cfg.warm_start.seeds_file)
         base = resolve_model(self.cfg.policy, cache_dir())
         visual, student = student_for_tools(self.cfg.visual, self.cfg.run.mlflow_uri)
         self.cfg = cfg = dataclasses.replace(self.cfg, visual=visual)
@@ -233,7 +247,7 @@ class SelfTrain:
             start = self.rd.checkpoint(0).resolve() if self.rd.done(0, "init") else base
             self.cfg = cfg = dataclasses.replace(cfg, visual=dataclasses.replace(
                 cfg.visual, student_dir=redistill.current_student(cfg, self.rd)))
-            self.pools = spawn_pools(cfg, world, start, 0, seeds)
+            self.pools = spawn_pools(cfg, world, start, 0, seeds, samplers=self._samples_left())
             self._baselines(base, heldout)
             if not self.rd.done(0, "init"):
                 self._init(base, train, seeds)

@@ -121,7 +121,7 @@ class SamplerConfig:
     temperature: float = 0.8
     top_p: float = 0.95
     max_tokens: int = 160
-    kv_cache_gib: int = 2
+    kv_cache_gib: float = 2.0  # CPU: vLLM's KV cache, allocated (and zeroed) at every engine start
     batch_tasks: int = 32
 
 
@@ -226,7 +226,7 @@ RANGES: dict[str, tuple[float, float]] = {
     **{key: (1, math.inf) for key in (
         "world.min_objects", "world.max_objects", "world.train_images", "world.heldout_images",
         "world.tasks_per_image", "executor.workers", "executor.max_tool_calls", "executor.recycle_after",
-        "sampler.k", "sampler.max_tokens", "sampler.kv_cache_gib", "sampler.batch_tasks", "learner.epochs",
+        "sampler.k", "sampler.max_tokens", "sampler.batch_tasks", "learner.epochs",
         "learner.batch_size", "warm_start.probe_tasks", "redistill.steps", "redistill.batch_size",
         "redistill.max_crops", "resources.samplers", "resources.executors", "resources.scorers",
         "resources.learners")},
@@ -237,6 +237,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "world.image_size": (32, math.inf),
     "world.retrieval_candidates": (2, math.inf),
     "executor.memory_mb": (16, math.inf),
+    "sampler.kv_cache_gib": (1 / 64, math.inf),  # 16 MiB
     "policy.max_model_len": (64, math.inf),
     "sampler.temperature": (0, 10),
     "sampler.top_p": (0.01, 1),

@@ -32,12 +32,14 @@ def test_failures_of_a_tiny_run_are_corrected_in_its_next_iteration(
 
     filled = tmp_path / "filled.jsonl"
     filled.write_text("".join(json.dumps(line | {"body": "return image.find(\"objects\")"}) + "\n" for line in lines))
+    markers = {p: p.stat().st_mtime_ns for p in run.rglob("*.done")}
     assert selftrain.main(tiny_run.args("run.iterations=2", f"selftrain.corrections_file={filled}",
                                         "selftrain.corrections_from=2")) == 0
     rd = RunDir(run)
     assert rd.stage_info(1, "improve")["improve/examples_corrections"] == 0
     assert rd.stage_info(2, "improve")["improve/examples_corrections"] == len(lines)
     assert rd.done(2, "eval")
+    assert {p: p.stat().st_mtime_ns for p in markers} == markers  # extending a run does only iteration 2
 
 
 def test_not_a_run_dir_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

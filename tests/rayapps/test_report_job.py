@@ -1,5 +1,7 @@
 """`rayapps.report` end to end on the tiny profile: one seed, with and without corrections,
-each run its own process and Ray cluster (so the session's shared cluster is stopped)."""
+each run its own process and Ray cluster (so the session's shared cluster is stopped).
+The plain run is a copy of the session's tiny run, which the report resumes (re-distilling
+after iteration 1), as it resumes any run a crash or an earlier report left."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from tiny_run import TinyRun
 
 from rayapps.report import main
 from visrep.config import load_config
@@ -26,9 +29,9 @@ def _corrections(path: Path, world: Path) -> Path:
 
 
 def test_report_runs_seeds_branches_corrections_and_writes_the_document(
-        tmp_path: Path, no_ray_cluster: None, capsys: pytest.CaptureFixture[str]) -> None:
+        tiny_run: TinyRun, tmp_path: Path, no_ray_cluster: None, capsys: pytest.CaptureFixture[str]) -> None:
     corrections = _corrections(tmp_path / "corrections.jsonl", tmp_path / "world")
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    uri = tiny_run.copy(tmp_path / "runs", "seed0").mlflow_uri
     argv = ["--config", "tiny", "--seeds", "0", "--iterations", "1", "--corrections", str(corrections),
             "--corrections-from", "1", "--redistill-every", "1", "--runs", str(tmp_path / "runs"),
             "--out", str(tmp_path / "docs"), f"run.mlflow_uri={uri}"]

@@ -62,10 +62,7 @@ def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: Non
     markers = {p: p.stat().st_mtime_ns for p in run.rglob("*.done")}
     assert main(tiny_run.args()) == 0  # resume: every stage is already done
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*.done")} == markers
-
-    assert main(tiny_run.args("run.iterations=2")) == 0  # extending a run does only iteration 2
-    assert (run / "iter_002" / "eval.done").exists()
-    assert {p: p.stat().st_mtime_ns for p in markers} == markers
+    # (extending a run by an iteration: test_failures, which extends it with corrections)
 
 
 def test_changed_config_on_existing_run_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

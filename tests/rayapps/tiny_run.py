@@ -17,10 +17,11 @@ class TinyRun:
         """The command line that made it (plus ``extra`` overrides)."""
         return ["--config", "tiny", f"run.dir={self.dir}", f"run.mlflow_uri={self.mlflow_uri}", *extra]
 
-    def copy(self, dest: Path) -> "TinyRun":
-        """The run and its MLflow store copied under ``dest``, for a test that goes on with it
-        (resumes, extends, re-distils) without changing what other tests read."""
+    def copy(self, dest: Path, name: str = "run") -> "TinyRun":
+        """The run (as ``dest/name``) and its MLflow store copied under ``dest``, for a test
+        that goes on with it (resumes, extends, re-distils) without changing what other
+        tests read."""
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(self.dir, dest / "run", symlinks=True)
+        shutil.copytree(self.dir, dest / name, symlinks=True)
         shutil.copy2(self.mlflow_uri.removeprefix("sqlite:///"), dest / "mlflow.db")
-        return TinyRun(dest / "run", f"sqlite:///{dest}/mlflow.db", self.out)
+        return TinyRun(dest / name, f"sqlite:///{dest}/mlflow.db", self.out)

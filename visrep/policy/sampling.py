@@ -58,7 +58,7 @@ class VllmSampler:
         if not torch.cuda.is_available():
             # CPU: the KV cache is host memory of a fixed size (VLLM_CPU_KVCACHE_SPACE's
             # successor; the env var, when set, still wins).  On GPU vLLM sizes it itself.
-            kwargs["kv_cache_memory_bytes"] = self.cfg.kv_cache_gib * GIB
+            kwargs["kv_cache_memory_bytes"] = int(self.cfg.kv_cache_gib * GIB)
             # vLLM-cpu 0.32 crashes ("CPU Generator does not use offset") when a request
             # with its own seed is prefilled in chunks; whole-prompt prefill avoids it.
             kwargs["enable_chunked_prefill"] = False
