@@ -80,6 +80,15 @@ def test_a_right_program_failed_by_a_wrong_tool_is_a_tool_failure(world: Path, m
     about = {tuple(o[:4]): o[4] for c in wrong_calls for o in c["objects"]}
     assert about[tuple(target.box)] == target.class_name
     assert wrong_calls[0]["split"] == ("id" if target.class_name == "red circle" else "ood")
+    # one record per call: the trace of a judged run carries each call's verdict, in order;
+    # the oracle's rerun of the same program is traced without verdicts
+    judged, trace = results[0][0].calls, results[0][0].trace
+    assert [(t["tool"], t["args"], t["answer"], t["oracle"], t["agree"]) for t in trace] \
+        == [(c["tool"], c["args"], c["answer"], c["oracle"], c["agree"]) for c in judged]
+    assert all(t["image_id"] == task.images[0] and 0 < t["start_ns"] <= t["end_ns"] for t in trace)
+    reran = again[0][0]
+    assert reran.calls == () and [t["tool"] for t in reran.trace] == [t["tool"] for t in trace]
+    assert not any("agree" in t for t in reran.trace)
 
 
 def test_an_oracle_executor_has_no_referee_and_refuses_an_oracle_rerun(world: Path) -> None:

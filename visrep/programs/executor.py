@@ -40,8 +40,7 @@ from visrep.world.records import Box, Task, TaskKind
 API_NAMES = frozenset(f.__name__ for f in PROGRAM_FUNCTIONS)
 MAX_TEXT_CHARS = 1000
 MAX_OPTIONS = 100
-MAX_JUDGED_CALLS = 64  # per program run: a program's first calls decide its answer
-MAX_TRACED_CALLS = MAX_JUDGED_CALLS  # per program run, kept in ``ExecResult.trace``
+MAX_KEPT_CALLS = 64  # per program run, traced (and judged): a program's first calls decide its answer
 # Which tools a run's calls reach: the executor's backend, or the referee's oracle.
 BACKEND, ORACLE = "backend", "oracle"
 
@@ -105,17 +104,22 @@ def _arg(tool: Tool, kind: Kind, value: Any) -> Any:
     return _text(value)
 
 
-def serve_tool(answer: Answer, image_id: str, request: Any) -> Any:
-    """Executor side: check one tool request from a worker, answer it with ``answer`` (the
-    memo's ``call``, or ``call_tool`` on a backend) and return the answer as plain data."""
+def check_request(request: Any) -> tuple[Tool, Box, list[Any]]:
+    """Executor side: one tool request from a worker, checked: (its tool, box, arguments)."""
     if not (isinstance(request, list) and len(request) == 3 and isinstance(request[0], str)
             and request[0] in TOOLS and isinstance(request[2], list)):
         raise ValueError("malformed tool request")
     tool, box, args = TOOLS[request[0]], _box(request[1]), request[2]
     if len(args) != len(tool.args):
         raise ValueError(f"wrong number of arguments for {tool.name}")
-    checked = [_arg(tool, kind, a) for kind, a in zip(tool.args, args)]
-    return tool.answer.plain(tool.answer.freeze(answer(tool.name, image_id, box, checked)))
+    return tool, box, [_arg(tool, kind, a) for kind, a in zip(tool.args, args)]
+
+
+def serve_tool(answer: Answer, image_id: str, request: Any) -> Any:
+    """Executor side: check one tool request from a worker, answer it with ``answer`` (the
+    memo's ``call``, or ``call_tool`` on a backend) and return the answer as plain data."""
+    tool, box, args = check_request(request)
+    return tool.answer.plain(tool.answer.freeze(answer(tool.name, image_id, box, args)))
 
 
 class ProgramExecutor:
@@ -138,36 +142,33 @@ class ProgramExecutor:
         self.referee = referee
         self._answer: Answer = self.memo.call if self.memo is not None else partial(call_tool, backend)
         self._sizes = dict(sizes)
-        self._judged: dict[int, list[dict[str, Any]]] = {}
-        self._traced: dict[int, list[dict[str, Any]]] = {}
+        # per job: each kept call's trace record and, on a judged run, the referee's verdict
+        self._kept: dict[int, list[tuple[dict[str, Any], dict[str, Any] | None]]] = {}
         self.pool = WorkerPool(API_NAMES, _prepare, self._serve, limits, workers)
 
     def _serve(self, context: dict[str, Any], request: Any) -> Any:
-        """Answer one tool request of a job, and keep it in the job's trace (a request that
-        fails its checks raises in the program and is not kept)."""
+        """Answer one tool request of a job and keep one record of it (the first
+        ``MAX_KEPT_CALLS`` of a run): what was asked and answered, and when, plus the
+        referee's verdict when the backend's answer is judged.  A request that fails its
+        checks raises in the program and is not kept."""
         start = time.time_ns()
-        answer = self._serve_checked(context, request)
-        traced = self._traced.setdefault(context["job"], [])
-        if len(traced) < MAX_TRACED_CALLS:
-            traced.append({"tool": request[0], "image_id": context["image"], "box": request[1], "args": request[2],
-                           "answer": answer, "start_ns": start, "end_ns": time.time_ns()})
-        return answer
-
-    def _serve_checked(self, context: dict[str, Any], request: Any) -> Any:
-        if context.get("tools") == ORACLE:
+        tool, box, args = check_request(request)
+        image_id, oracle_run = context["image"], context.get("tools") == ORACLE
+        if oracle_run:
             assert self.referee is not None
-            return serve_tool(self.referee.oracle.call, context["image"], request)
-        if self.referee is None:
-            return serve_tool(self._answer, context["image"], request)
-        return serve_tool(partial(self._judged_answer, context["job"]), context["image"], request)
-
-    def _judged_answer(self, job: int, tool: str, image_id: str, box: Box, args: Sequence[Any]) -> Any:
-        """The backend's answer, judged by the referee (the first ``MAX_JUDGED_CALLS`` of a run)."""
-        answer = self._answer(tool, image_id, box, args)
-        judged = self._judged.setdefault(job, [])
-        if len(judged) < MAX_JUDGED_CALLS:
-            assert self.referee is not None
-            judged.append(self.referee.judge(tool, image_id, box, args, answer))
+            raw = self.referee.oracle.call(tool.name, image_id, box, args)
+        else:
+            raw = self._answer(tool.name, image_id, box, args)
+        answer = tool.answer.plain(tool.answer.freeze(raw))
+        kept = self._kept.setdefault(context["job"], [])
+        if len(kept) < MAX_KEPT_CALLS:
+            trace = {"tool": tool.name, "image_id": image_id, "box": request[1], "args": request[2],
+                     "answer": answer, "start_ns": start, "end_ns": time.time_ns()}
+            verdict = None
+            if self.referee is not None and not oracle_run:
+                verdict = self.referee.judge(tool.name, image_id, box, args, raw)
+                trace |= {"oracle": verdict["oracle"], "agree": verdict["agree"]}
+            kept.append((trace, verdict))
         return answer
 
     def rejudge(self, calls: Sequence[dict[str, Any]]) -> list[bool]:
@@ -210,30 +211,21 @@ class ProgramExecutor:
             spans.append((len(jobs), len(jobs) + len(images)))
             jobs += [Job(source, {"image": image, "size": list(self._sizes[image]), "kind": task.kind,
                                   "tools": tools, "job": len(jobs) + n}) for n, image in enumerate(images)]
-        self._judged.clear()
-        self._traced.clear()
+        self._kept.clear()
         try:
             results = self.pool.run(jobs)
             combined = [RUN_POLICY[task.kind].combine(results[a:b]) for (a, b), (_, task) in zip(spans, items)]
-            return [self._with_calls(r, self._gather(self._judged, a, b), self._gather(self._traced, a, b))
+            return [self._with_calls(r, [c for j in range(a, b) for c in self._kept.get(j, ())])
                     for r, (a, b) in zip(combined, spans)]
         finally:
-            self._judged.clear()
-            self._traced.clear()
+            self._kept.clear()
 
     @staticmethod
-    def _with_calls(result: ExecResult, judged: tuple[dict[str, Any], ...],
-                    traced: tuple[dict[str, Any], ...]) -> ExecResult:
-        """``result`` with its judged calls and its trace; a judged run's trace also carries the
-        oracle's answer to each call (both lists keep a job's calls in order, equally capped)."""
-        if judged:
-            traced = tuple({**t, "oracle": c["oracle"], "agree": c["agree"]} for t, c in zip(traced, judged))
-        return dataclasses.replace(result, calls=judged, trace=traced)
-
-    @staticmethod
-    def _gather(by_job: dict[int, list[dict[str, Any]]], first: int, end: int) -> tuple[dict[str, Any], ...]:
-        """The records of jobs ``first``..``end - 1`` (one task's runs), in order."""
-        return tuple(c for j in range(first, end) for c in by_job.get(j, ()))
+    def _with_calls(result: ExecResult, kept: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> ExecResult:
+        """``result`` with the kept calls of its jobs (one task's runs, in order): every
+        call's trace record, and the verdicts of the judged ones."""
+        return dataclasses.replace(result, trace=tuple(t for t, _ in kept),
+                                   calls=tuple(v for _, v in kept if v is not None))
 
 
 def executor_for_world(world_dir: Path, visual: VisualConfig,

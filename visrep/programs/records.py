@@ -34,9 +34,9 @@ class ExecResult:
     ``value`` is plain data: a list of boxes for detect, a string for vqa, a list of
     per-candidate scores for retrieve.  ``api_calls`` counts visual-API calls made.
     ``calls``: with a referee (``visrep.visual.referee``), its judgement of each tool call
-    the run made (the first ``MAX_JUDGED_CALLS``), as plain dicts.  ``trace``: every tool
-    call the run made (the first ``MAX_TRACED_CALLS``): tool, image, box, arguments, answer
-    and its start and end (``time.time_ns``), as plain dicts.
+    the run made, as plain dicts.  ``trace``: every tool call the run made: tool, image,
+    box, arguments, answer and its start and end (``time.time_ns``), with the oracle's
+    answer and the verdict where judged, as plain dicts (both: the first ``MAX_KEPT_CALLS``).
     """
 
     status: ExecStatus
