@@ -17,6 +17,7 @@ import pytest
 
 from actors.learner import LearnerActor
 from actors.sampler import SCRATCH_PREFIX, SamplerActor
+from visrep.cli import cache_dir
 from visrep.config import load_config
 from visrep.policy.models import resolve_model
 from visrep.selftrain.examples import Seed, training_pair
@@ -35,7 +36,7 @@ def _port() -> int:
 
 @pytest.mark.slow
 def test_learner_checkpoint_is_what_the_sampler_serves_after_load(tmp_path: Path) -> None:
-    base = resolve_model(CFG.policy, tmp_path / "cache")
+    base = resolve_model(CFG.policy, cache_dir())
     pair = training_pair(SEED.kind, SEED.text, SEED.body, [SEED], CFG.prompt)
     learner = LearnerActor(str(base), replace(CFG.learner, lr=1e-2), 0, 1, "127.0.0.1", _port())
     try:

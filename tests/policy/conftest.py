@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from visrep.cli import cache_dir
 from visrep.config import PolicyConfig
 from visrep.policy.models import resolve_model
 
@@ -14,8 +15,10 @@ TINY = PolicyConfig(model="tiny", dtype="bfloat16", max_model_len=512, tiny_laye
 
 
 @pytest.fixture(scope="session")
-def tiny_dir(tmp_path_factory) -> Path:
-    return resolve_model(TINY, tmp_path_factory.mktemp("policy-cache"))
+def tiny_dir() -> Path:
+    """The tiny model in the session's cache, where the loop's tests find it too (building
+    it converts the GGUF tokenizer: ~15 s, once)."""
+    return resolve_model(TINY, cache_dir())
 
 
 @pytest.fixture(scope="session")
