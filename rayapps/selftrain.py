@@ -138,7 +138,7 @@ class SelfTrain:
                 ray.kill(g)
         return stats
 
-    def _init(self, base: Path, train: list[Task], seeds: list[Seed]) -> None:
+    def _init(self, base: Path, train: list[Task]) -> None:
         """Iteration 0: probe few-shot prompting; warm-start on seeds if it solves too little."""
         ws = self.cfg.warm_start
         probe = probe_tasks(train, ws.probe_tasks, self.cfg.run.seed)
@@ -151,9 +151,10 @@ class SelfTrain:
         ckpt = self.rd.checkpoint(0)
         if rate < ws.min_solve_rate:
             print(f"few-shot prompting solved {rate:.0%} of {len(probe)} probe tasks "
-                  f"(< {ws.min_solve_rate:.0%}): warm start on {len(seeds)} seed programs")
+                  f"(< {ws.min_solve_rate:.0%}): warm start on {len(self.seeds)} seed programs")
             t0 = time.perf_counter()
-            stats = self._train(base, ckpt, program_examples(seeds, seeds, self.cfg.prompt), ws.epochs, ws.lr, 0)
+            examples = program_examples(self.seeds, self.seeds, self.cfg.prompt)
+            stats = self._train(base, ckpt, examples, ws.epochs, ws.lr, 0)
             info.update({f"init/{k}": v for k, v in stats.items()})
             info["time/warm_start_s"] = time.perf_counter() - t0
         else:
@@ -162,11 +163,12 @@ class SelfTrain:
         self.tracker.log({**phase_metrics(out.rows, "probe"), **info}, step=0)
         self.rd.mark_done(0, "init", info, [self.rd.trajectories(0, "probe"), ckpt])
 
-    def _improve(self, i: int, tasks: dict[str, Task], seeds: list[Seed], corrections: list[Seed]) -> None:
+    def _improve(self, i: int, tasks: dict[str, Task], corrections: list[Seed]) -> None:
         st, cfg = self.cfg.selftrain, self.cfg
         rows = T.read_rows(self.rd.trajectories(i, "grow"))
         kept = select_for_training(rows, st.reward_threshold, st.dedupe, st.max_per_task)
-        parts = training_examples(kept, tasks, seeds, corrections_at(i, st, corrections), cfg.prompt, st.keep_seeds)
+        parts = training_examples(kept, tasks, self.seeds, corrections_at(i, st, corrections), cfg.prompt,
+                                  st.keep_seeds)
         examples = [pair for pairs in parts.values() for pair in pairs]
         info: dict[str, Any] = {"improve/programs_kept": float(len(kept)), **example_counts(parts)}
         t0 = time.perf_counter()
@@ -223,7 +225,7 @@ class SelfTrain:
         # the run dir) is guarded by its own manifest.
         given = self.cfg  # what config.yaml records (the student dir as the user gave it)
         check_run_dir(self.rd, given)
-        self.seeds = seeds = config_seeds(self.cfg.warm_start.seeds_file)
+        self.seeds = config_seeds(self.cfg.warm_start.seeds_file)
         base = resolve_model(self.cfg.policy, cache_dir())
         visual, student = student_for_tools(self.cfg.visual, self.cfg.run.mlflow_uri)
         self.cfg = cfg = dataclasses.replace(self.cfg, visual=visual)
@@ -247,10 +249,10 @@ class SelfTrain:
             start = self.rd.checkpoint(0).resolve() if self.rd.done(0, "init") else base
             self.cfg = cfg = dataclasses.replace(cfg, visual=dataclasses.replace(
                 cfg.visual, student_dir=redistill.current_student(cfg, self.rd)))
-            self.pools = spawn_pools(cfg, world, start, 0, seeds, samplers=self._samples_left())
+            self.pools = spawn_pools(cfg, world, start, 0, self.seeds, samplers=self._samples_left())
             self._baselines(base, heldout)
             if not self.rd.done(0, "init"):
-                self._init(base, train, seeds)
+                self._init(base, train)
             if not self.rd.done(0, "eval"):
                 self._eval(0, heldout)
             by_id = {t.id: t for t in train}
@@ -260,7 +262,7 @@ class SelfTrain:
                     out = self._phase(i, "grow", train, cfg.sampler.k, cfg.sampler.temperature)
                     self._finish_phase(i, "grow", out)
                 if not self.rd.done(i, "improve"):
-                    self._improve(i, by_id, seeds, corrections)
+                    self._improve(i, by_id, corrections)
                 if not self.rd.done(i, "eval"):
                     self._eval(i, heldout)
                 if redistill.due(cfg, i) and not self.rd.done(i, redistill.STAGE):
