@@ -7,8 +7,10 @@ process on the machine.  The next test that asks for the cluster starts it again
 """
 
 import contextlib
+import dataclasses
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from tiny_run import TinyRun
@@ -39,19 +41,59 @@ def no_ray_cluster() -> None:
     ray.shutdown()
 
 
+EPOCHS = 16
+PROGRAMS = {"detect": 'return image.find("object")', "vqa": 'return str(image.count("object"))',
+            "retrieve": 'return float(image.exists("object"))'}  # one tool call, the answer's type
+
+
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> TinyRun:
-    """``python -m rayapps.selftrain --config tiny`` run once for the session (the end-to-end
-    and the MLflow UI tests read the same run: a run costs about a minute)."""
+def program_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny policy that writes a valid program (``PROGRAMS``, one per kind) for every task of
+    the tiny world.  The random tiny policy writes nothing the validator accepts, so without it the
+    loop's grow would never run a sampled program through the sandbox and the tools.  Made the
+    loop's way: a learner actor fine-tunes the tiny model on the loop's prompts."""
+    import ray
+
+    from actors.learner import LearnerActor
+    from rayapps.cluster import actor_options
+    from visrep.cli import cache_dir
+    from visrep.config import load_config
+    from visrep.distributed import free_port
+    from visrep.policy.models import resolve_model
+    from visrep.selftrain.examples import config_seeds, training_pair
+    from visrep.world import build_world_from, load_tasks
+
+    cfg = load_config("tiny")
+    root = tmp_path_factory.mktemp("program_policy")
+    tasks = load_tasks(build_world_from(root / "world", cfg.world).dir)
+    seeds = config_seeds(cfg.warm_start.seeds_file)
+    pairs = [training_pair(t.kind, t.text, PROGRAMS[t.kind], seeds, cfg.prompt) for t in tasks]
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False)
+    learner = ray.remote(LearnerActor).options(**actor_options(1, 0)).remote(
+        str(resolve_model(cfg.policy, cache_dir())), cfg.learner, 0, 1, "127.0.0.1", free_port())
+    try:
+        ray.get(learner.train.remote(pairs, EPOCHS, 1e-2, 0))
+        ray.get(learner.save.remote(str(root / "policy")))
+    finally:
+        ray.kill(learner)
+    return root / "policy"
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory, program_policy: Path) -> TinyRun:
+    """``python -m rayapps.selftrain --config tiny`` from the program-writing policy, run once
+    for the session (the end-to-end, failures, re-distillation, report and MLflow UI tests read
+    the same run, or go on with a copy of it)."""
     import ray
 
     from rayapps.selftrain import main
 
     root = tmp_path_factory.mktemp("tiny")
-    run = TinyRun(root / "run", f"sqlite:///{root}/mlflow.db", "")
+    run = TinyRun(root / "run", f"sqlite:///{root}/mlflow.db", "", (f"policy.model={program_policy}",))
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(run.args()) == 0
-    return TinyRun(run.dir, run.mlflow_uri, out.getvalue())
+    return dataclasses.replace(run, out=out.getvalue())

@@ -25,7 +25,7 @@ def test_failures_of_a_tiny_run_are_corrected_in_its_next_iteration(
     assert out.startswith(f"failures after iteration 1 of {run}")
     assert f"to {todo}: fill in each \"body\"" in out and "selftrain.corrections_from=2" in out
     lines = [json.loads(line) for line in todo.read_text().splitlines()]
-    assert 0 < len(lines) <= 5  # a random tiny policy fails most training tasks
+    assert 0 < len(lines) <= 5  # the session's one-call policy fails most training tasks
     train = {t.id for t in load_tasks(run / "world", "train")}
     for line in lines:
         assert line["task_id"] in train and line["body"] == "" and line["sampled"] and line["iteration"] == 1

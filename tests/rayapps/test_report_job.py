@@ -34,7 +34,8 @@ def test_report_runs_seeds_branches_corrections_and_writes_the_document(
     uri = tiny_run.copy(tmp_path / "runs", "seed0").mlflow_uri
     argv = ["--config", "tiny", "--seeds", "0", "--iterations", "1", "--corrections", str(corrections),
             "--corrections-from", "1", "--redistill-every", "1", "--runs", str(tmp_path / "runs"),
-            "--out", str(tmp_path / "docs"), f"run.mlflow_uri={uri}"]
+            "--out", str(tmp_path / "docs"), f"run.mlflow_uri={uri}", *tiny_run.overrides,
+            "redistill.control=false"]  # the control arm: test_student_backend_e2e (~50 s per run here)
     assert main(argv) == 0
     plain, branch = RunDir(tmp_path / "runs" / "seed0"), RunDir(tmp_path / "runs" / "seed0-corrections")
     assert plain.done(1, "eval") and branch.done(1, "eval")

@@ -37,6 +37,10 @@ def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: Non
     assert set(grow[T.KIND]) == {"detect", "vqa", "retrieve"}
     assert (grow.groupby(T.TASK_ID).size() == 2).all()  # k = 2 programs per task
     assert set(grow[T.STATUS]) <= {"ok", "rejected", "error", "timeout", "memory"}
+    # the session's policy writes valid programs: grow ran sampled programs of every kind through
+    # the sandbox and the student's tools, and the scorer graded what they returned
+    ran = grow[(grow[T.STATUS] == "ok") & (grow[T.API_CALLS] > 0)]
+    assert set(ran[T.KIND]) == {"detect", "vqa", "retrieve"}, grow[[T.SOURCE, T.ERROR]].to_dict("records")
 
     import mlflow
 

@@ -12,10 +12,12 @@ class TinyRun:
     dir: Path
     mlflow_uri: str
     out: str
+    overrides: tuple[str, ...] = ()  # beside run.dir and run.mlflow_uri
 
     def args(self, *extra: str) -> list[str]:
         """The command line that made it (plus ``extra`` overrides)."""
-        return ["--config", "tiny", f"run.dir={self.dir}", f"run.mlflow_uri={self.mlflow_uri}", *extra]
+        return ["--config", "tiny", f"run.dir={self.dir}", f"run.mlflow_uri={self.mlflow_uri}",
+                *self.overrides, *extra]
 
     def copy(self, dest: Path, name: str = "run") -> "TinyRun":
         """The run (as ``dest/name``) and its MLflow store copied under ``dest``, for a test
@@ -24,4 +26,4 @@ class TinyRun:
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copytree(self.dir, dest / name, symlinks=True)
         shutil.copy2(self.mlflow_uri.removeprefix("sqlite:///"), dest / "mlflow.db")
-        return TinyRun(dest / name, f"sqlite:///{dest}/mlflow.db", self.out)
+        return TinyRun(dest / name, f"sqlite:///{dest}/mlflow.db", self.out, self.overrides)
