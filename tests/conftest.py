@@ -11,14 +11,20 @@ import visrep  # noqa: F401
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
+GROUPS = ("ray", "engines")  # markers whose tests run together, on one pytest-xdist worker
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `ray` tier first and as one xdist group (``scripts/test`` runs ``-n 2 --dist
-    loadgroup``): its tests share one local cluster, and two clusters on a machine fight over
-    Ray's ports (test_job_submit even stops every Ray process).  First, because it is most of
-    the suite's time: the other worker runs the rest beside it.  Their waits for actors and
-    subprocesses leave a core idle about half the time."""
+    """Tests marked with a ``GROUPS`` name form one xdist group (``scripts/test`` runs ``-n auto
+    --dist loadgroup``), in file order: the `ray` tier shares one local cluster, and two
+    clusters on a machine fight over Ray's ports (test_job_submit even stops every Ray
+    process); the in-process engines keep the order they are known to share a process in
+    (DeepSpeed's process group before vLLM's engine).  The `ray` tier goes first, because it
+    is most of the suite's time and the other worker runs the rest beside it: its waits for
+    actors and subprocesses leave a core idle about half the time."""
     for item in items:
-        if item.get_closest_marker("ray"):
-            item.add_marker(pytest.mark.xdist_group("ray"))
+        for group in GROUPS:
+            if item.get_closest_marker(group):
+                item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: item.get_closest_marker("ray") is None)

@@ -23,6 +23,8 @@ from visrep.policy.models import resolve_model
 from visrep.selftrain.examples import Seed, training_pair
 from visrep.world.records import Task
 
+pytestmark = pytest.mark.engines  # tests/conftest.py: one worker, in file order
+
 CFG = load_config("tiny")
 SEED = Seed("vqa/0", "vqa", "How many stars are there?", 'return str(image.count("star"))')
 TASK = Task("vqa/0", "vqa", SEED.text, ("img",), {"answer": "2"})

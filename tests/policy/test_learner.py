@@ -11,6 +11,8 @@ import pytest
 from visrep.config import LearnerConfig
 from visrep.policy.learner import DeepSpeedLearner, deepspeed_config
 
+pytestmark = pytest.mark.engines  # tests/conftest.py: one worker, in file order
+
 PROMPT = "# Task: count the red circles\ndef execute_command(image):\n"
 PROGRAM = "    return len(image.find('red circle'))\n"
 

@@ -7,6 +7,8 @@ import pytest
 from visrep.config import SamplerConfig
 from visrep.policy.sampling import Completion, VllmSampler
 
+pytestmark = pytest.mark.engines  # tests/conftest.py: one worker, in file order
+
 PROMPTS = ["# Task: count the red circles\ndef execute_command(image):\n",
            "# Task: is there a blue star?\ndef execute_command(image):\n"]
 
