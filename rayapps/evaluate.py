@@ -40,8 +40,7 @@ from visrep.world.records import HELDOUT, Task
 
 def _config(args: argparse.Namespace) -> Config:
     """The profile with its overrides; ``--backend``/``--student-dir`` set ``visual``'s fields
-    (also overriding them is refused, not silently resolved); the student backend's student
-    is checked, or distilled when none is named (``rayapps.distill.student_for_tools``)."""
+    (also overriding them is refused, not silently resolved)."""
     flags = {"visual.backend": args.backend, "visual.student_dir": args.student_dir}
     both = [key for key, value in flags.items() if value and any(o.startswith(f"{key}=") for o in args.overrides)]
     if both:
@@ -49,7 +48,6 @@ def _config(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.overrides)
     visual = dataclasses.replace(cfg.visual, backend=args.backend or cfg.visual.backend,
                                  student_dir=args.student_dir or cfg.visual.student_dir)
-    visual, _ = student_for_tools(visual, cfg.run.mlflow_uri)
     return dataclasses.replace(cfg, visual=visual)
 
 
@@ -97,6 +95,10 @@ def evaluate(args: argparse.Namespace) -> int:
     checkpoint = _checkpoint(args.checkpoint) if args.checkpoint else None
     world = Path(args.world)
     tasks = _tasks(world, args.split)
+    # the student backend's student is checked, or distilled when none is named (minutes at
+    # real size): only once every other input has been found good
+    visual, _ = student_for_tools(cfg.visual, cfg.run.mlflow_uri)
+    cfg = dataclasses.replace(cfg, visual=visual)
     out = _run(cfg, world, tasks, checkpoint, args.baseline)
     table = accuracy_table(out.rows)
     what = f"checkpoint {checkpoint}" if checkpoint else f"baseline {args.baseline}"

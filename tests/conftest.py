@@ -1,12 +1,18 @@
-"""Test-wide settings: visrep first (its DEFAULT_ENV: offline hubs, no telemetry; and its
-torchvision fix before any test imports torch), Ray's local cluster on any OS, and the
-`ray` tier kept on one pytest-xdist worker."""
+"""Test-wide settings: one OpenMP thread per xdist worker, visrep first (its DEFAULT_ENV:
+offline hubs, no telemetry; and its torchvision fix before any test imports torch), Ray's
+local cluster on any OS, and the xdist groups."""
 
 import os
 
 import pytest
 
-import visrep  # noqa: F401
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Before torch is imported: beside the other worker, a test process's second OpenMP thread
+    # spins on a core that worker needs (2 threads with a second busy process on 2 cores: ~50x
+    # slower, tests/vlm/test_proposals.py).  Ray's actors set their own (rayapps.cluster).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import visrep  # noqa: E402, F401
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
