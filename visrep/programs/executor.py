@@ -3,7 +3,7 @@
 ``ProgramExecutor`` owns a ``WorkerPool`` and a ``MemoBackend``.  In a worker a program
 gets the root ``ImagePatch`` of its image and the helper functions, nothing else: the
 patch's backend is ``RemoteBackend``, which forwards every tool call to the executor
-process over the worker's socket.  There ``serve_tool`` checks the call (a known tool, a
+process over the worker's socket.  There ``check_request`` checks the call (a known tool, a
 box of four finite numbers, the arguments ``TOOLS`` declares: short strings, 1 to 100
 options) and answers it through the memo, for the image of the job *as the executor holds
 it*: the task, its annotation and other images never enter a worker, and a worker cannot
@@ -115,11 +115,16 @@ def check_request(request: Any) -> tuple[Tool, Box, list[Any]]:
     return tool, box, [_arg(tool, kind, a) for kind, a in zip(tool.args, args)]
 
 
+def plain_answer(tool: Tool, raw: Any) -> Any:
+    """A tool's answer as the plain data that goes back to the worker (and into traces)."""
+    return tool.answer.plain(tool.answer.freeze(raw))
+
+
 def serve_tool(answer: Answer, image_id: str, request: Any) -> Any:
-    """Executor side: check one tool request from a worker, answer it with ``answer`` (the
-    memo's ``call``, or ``call_tool`` on a backend) and return the answer as plain data."""
+    """Executor side, whole: check one tool request from a worker, answer it with ``answer``
+    (the memo's ``call``, or ``call_tool`` on a backend) and return the answer as plain data."""
     tool, box, args = check_request(request)
-    return tool.answer.plain(tool.answer.freeze(answer(tool.name, image_id, box, args)))
+    return plain_answer(tool, answer(tool.name, image_id, box, args))
 
 
 class ProgramExecutor:
@@ -159,7 +164,7 @@ class ProgramExecutor:
             raw = self.referee.oracle.call(tool.name, image_id, box, args)
         else:
             raw = self._answer(tool.name, image_id, box, args)
-        answer = tool.answer.plain(tool.answer.freeze(raw))
+        answer = plain_answer(tool, raw)
         kept = self._kept.setdefault(context["job"], [])
         if len(kept) < MAX_KEPT_CALLS:
             trace = {"tool": tool.name, "image_id": image_id, "box": request[1], "args": request[2],
