@@ -8,7 +8,6 @@ DeepSpeed process group do not share a process; in the loop they are separate ac
 """
 
 import os
-import socket
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from actors.learner import LearnerActor
 from actors.sampler import SCRATCH_PREFIX, SamplerActor
 from visrep.cli import cache_dir
 from visrep.config import load_config
+from visrep.distributed import free_port
 from visrep.policy.models import resolve_model
 from visrep.selftrain.examples import Seed, training_pair
 from visrep.world.records import Task
@@ -30,17 +30,11 @@ SEED = Seed("vqa/0", "vqa", "How many stars are there?", 'return str(image.count
 TASK = Task("vqa/0", "vqa", SEED.text, ("img",), {"answer": "2"})
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_learner_checkpoint_is_what_the_sampler_serves_after_load(tmp_path: Path) -> None:
     base = resolve_model(CFG.policy, cache_dir())
     pair = training_pair(SEED.kind, SEED.text, SEED.body, [SEED], CFG.prompt)
-    learner = LearnerActor(str(base), replace(CFG.learner, lr=1e-2), 0, 1, "127.0.0.1", _port())
+    learner = LearnerActor(str(base), replace(CFG.learner, lr=1e-2), 0, 1, "127.0.0.1", free_port())
     try:
         stats = learner.train([pair] * 4, epochs=60, lr=1e-2, seed=0)
         ckpt = learner.save(str(tmp_path / "ckpt"))

@@ -16,12 +16,17 @@ import pytest
 from tiny_run import TinyRun
 
 
-@pytest.fixture()
-def ray_cluster() -> Iterator[None]:
+def _local_cluster() -> None:
+    """This process's local cluster (2 CPUs), started unless it is up."""
     import ray
 
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False)
+
+
+@pytest.fixture()
+def ray_cluster() -> Iterator[None]:
+    _local_cluster()
     yield
 
 
@@ -68,8 +73,7 @@ def program_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tasks = load_tasks(build_world_from(root / "world", cfg.world).dir)
     seeds = config_seeds(cfg.warm_start.seeds_file)
     pairs = [training_pair(t.kind, t.text, PROGRAMS[t.kind], seeds, cfg.prompt) for t in tasks]
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    _local_cluster()
     learner = ray.remote(LearnerActor).options(**actor_options(1, 0)).remote(
         str(resolve_model(cfg.policy, cache_dir())), cfg.learner, 0, 1, "127.0.0.1", free_port())
     try:
@@ -85,14 +89,11 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, program_policy: Path) -> 
     """``python -m rayapps.selftrain --config tiny`` from the program-writing policy, run once
     for the session (the end-to-end, failures, re-distillation, report and MLflow UI tests read
     the same run, or go on with a copy of it)."""
-    import ray
-
     from rayapps.selftrain import main
 
     root = tmp_path_factory.mktemp("tiny")
     run = TinyRun(root / "run", f"sqlite:///{root}/mlflow.db", "", (f"policy.model={program_policy}",))
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False)
+    _local_cluster()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert main(run.args()) == 0

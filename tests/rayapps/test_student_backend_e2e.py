@@ -42,8 +42,9 @@ def test_student_tools_attribution_and_redistillation(tiny_run: TinyRun, tmp_pat
     assert {"eval/failure/tool/vqa", "eval/failure/program/vqa", "eval/oracle_reward/vqa",
             "reference/tool_error/all"} <= set(metrics)
 
-    # The session's policy calls one tool (`find("object")`), which the tiny student may answer
-    # right every time: give grow wrong calls on every train image (as a wrong `find` would).
+    # The session's policy makes one tool call per program (find/count/exists "object"), which
+    # the tiny student may answer right every time: give grow wrong calls on every train image
+    # (as a wrong `find` would).
     scenes = load_scenes(run / "world")
     wrong = [{"tool": "find", "image_id": i, "box": [0, 0, s.width, s.height], "args": ["objects"], "answer": [],
               "oracle": [list(o.box) for o in s.objects], "agree": False,
