@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from visrep.world.jsonio import box_to_xywh, dump_json, field, read_json, xywh_to_box
-from visrep.world.records import COLORS, SHAPES, Scene, SceneObject
+from visrep.world.records import COLORS, SHAPES, UNKNOWN, Scene, SceneObject
 
 FILE = "instances.json"
 CATEGORIES = [f"{c} {s}" for c in COLORS for s in SHAPES]  # category_id = index + 1
-UNKNOWN = "unknown"
 
 
 class Instances(NamedTuple):

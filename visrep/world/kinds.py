@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from visrep.world.coco import UNKNOWN, Instances, read_instances
+from visrep.world.coco import Instances, read_instances
 from visrep.world.jsonio import box_to_xywh, field, read_json, xywh_to_box
-from visrep.world.records import KindTable, Scene, Task
+from visrep.world.records import UNKNOWN, KindTable, Scene, Task
 from visrep.world.retrieval import make_retrieve
 from visrep.world.tasks import make_detect, make_vqa
 

@@ -69,20 +69,33 @@ SIZES: tuple[str, ...] = ("small", "large")
 PATTERNS: tuple[str, ...] = ("solid", "striped", "dotted")
 
 
+UNKNOWN = "unknown"  # an attribute the data does not give (real COCO/GQA objects have no pattern)
+
+
 @dataclass(frozen=True)
 class SceneObject:
-    """One object of a scene: its attributes and exact pixel box."""
+    """One object of a scene: its attributes and exact pixel box.
+
+    In the shapes world every field is set and ``attributes``/``relations`` are empty.  On
+    real data ``shape`` holds the object's name (the COCO category, GQA's object name), the
+    fixed attributes are ``UNKNOWN``, ``attributes`` holds the annotated attribute words
+    (GQA: "wooden", "red", "standing") and ``relations`` the annotated relations, each
+    (relation name, index of the other object in ``Scene.objects``).
+    """
 
     shape: str
     color: str
     size: str
     pattern: str
     box: Box
+    attributes: tuple[str, ...] = ()
+    relations: tuple[tuple[str, int], ...] = ()
 
     @property
     def class_name(self) -> str:
-        """The class used by detection and distillation: colour × shape."""
-        return f"{self.color} {self.shape}"
+        """The class used by detection and distillation: colour × shape (the name alone when
+        the data gives no colour)."""
+        return self.shape if self.color == UNKNOWN else f"{self.color} {self.shape}"
 
 
 @dataclass(frozen=True)
