@@ -113,7 +113,7 @@ def report(args: argparse.Namespace) -> int:
         _selftrain(args.config, [*base, f"run.dir={run}", f"run.seed={seed}"])
         plain.append(RunDir(run))
         world = world_dir(run, cfg.world)
-        train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
+        train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed, cfg.world.splits)
         if with_corrections:  # checked against the world before a run is spent on them
             corrections = config_corrections(load_config(args.config, [*base, *with_corrections]).selftrain, train)
             branch = runs_root / f"seed{seed}-corrections"

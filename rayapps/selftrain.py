@@ -230,7 +230,7 @@ class SelfTrain:
         visual, student = student_for_tools(self.cfg.visual, self.cfg.run.mlflow_uri)
         self.cfg = cfg = dataclasses.replace(self.cfg, visual=visual)
         self.world = world = run_world(self.rd.root, cfg.world)
-        train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
+        train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed, cfg.world.splits)
         self.tasks = {t.id: t for t in (*train, *heldout)}
         corrections = config_corrections(cfg.selftrain, train)
         check_joins_later(self.rd, cfg.selftrain)

@@ -18,7 +18,7 @@ import typing
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -45,9 +45,16 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class WorldConfig:
-    """The embedded shapes world (or a directory of real data in the same formats)."""
+    """The embedded shapes world (or a directory of real data in the same formats).
+
+    ``splits`` maps a dataset's split names to what the run uses them as: "train",
+    "heldout" or "skip" (e.g. ``{val: heldout, testA: heldout, testB: skip}``); a split not
+    named is "train" when it is called train and held out otherwise.  A real dataset is
+    converted into a world dir once (``python -m visrep.world convert``), then named by ``dir``.
+    """
 
     dir: str = ""  # empty: <run.dir>/world, generated on demand
+    splits: dict[str, Literal["train", "heldout", "skip"]] = field(default_factory=dict)
     seed: int = 0
     image_size: int = 128
     min_objects: int = 2
@@ -253,6 +260,11 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: expected a mapping, got {type(value).__name__}")
         return _build(tp, value, path)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
+        key_tp, value_tp = typing.get_args(tp)
+        return {_coerce(k, key_tp, f"{path}.{k}"): _coerce(v, value_tp, f"{path}.{k}") for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: expected a list, got {value!r}")

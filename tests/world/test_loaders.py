@@ -75,8 +75,8 @@ def test_real_formats_load(real: Path) -> None:
 
 
 @pytest.mark.parametrize("name,content,message", [
-    ("questions.json", {"1": {"imageId": "a", "question": "Q?"}},
-     r"questions.json: question 1: missing field 'answer'"),
+    ("questions.json", {"1": {"imageId": "a", "answer": "no"}},
+     r"questions.json: question 1: missing field 'question'"),
     ("questions.json", [], r"questions.json: expected a JSON dict"),
     ("refs.json", [{"ref_id": 1, "image_id": "COCO_000042", "bbox": [1, 2, 3]}],
      r"refs.json: refs\[0\]: box \[1, 2, 3\] is not \[x, y, w, h\]"),

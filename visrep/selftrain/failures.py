@@ -156,7 +156,8 @@ def read_failures(rd: RunDir, limit: int) -> FailureReport:
     i = last_iteration(rd)
     threshold = cfg.selftrain.reward_threshold
     grow, evals = T.read_rows(rd.trajectories(i, "grow")), T.read_rows(rd.trajectories(i, "eval"))
-    train, _ = loop_tasks(world_dir(rd.root, cfg.world), cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed)
+    train, _ = loop_tasks(world_dir(rd.root, cfg.world), cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed,
+                          cfg.world.splits)
     families = family_failures(grow, evals, threshold)
     todo = todo_corrections(families, failed_tasks(grow, threshold), {t.id: t for t in train},
                             str(rd.root), i, limit)

@@ -6,12 +6,13 @@ Each choice is seeded from ``run.seed``, so a resumed run works on the same task
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from visrep.cli import SetupError, resolve_path
 from visrep.config import WorldConfig
 from visrep.world import build_world_from, load_scenes, load_tasks
+from visrep.world.kinds import labelled
 from visrep.world.records import Task
 
 
@@ -33,12 +34,14 @@ def run_world(run_root: Path, cfg: WorldConfig) -> Path:
     return root
 
 
-def loop_tasks(world: Path, kinds: Sequence[str], eval_tasks: int,
-               seed: int) -> tuple[list[Task], list[Task]]:
-    """(train, held-out) tasks of ``kinds``; held-out cut to a seeded ``eval_tasks`` sample
-    when that is set (evaluation is one greedy program per task, on every iteration)."""
-    train = [t for t in load_tasks(world, "train") if t.kind in kinds]
-    heldout = [t for t in load_tasks(world, "heldout") if t.kind in kinds]
+def loop_tasks(world: Path, kinds: Sequence[str], eval_tasks: int, seed: int,
+               splits: Mapping[str, str] | None = None) -> tuple[list[Task], list[Task]]:
+    """(train, held-out) tasks of ``kinds``, by the ``world.splits`` mapping; held-out cut to
+    a seeded ``eval_tasks`` sample when that is set (evaluation is one greedy program per
+    task, on every iteration).  Unlabelled tasks (a test file's questions) are left out:
+    nothing can score them."""
+    train = [t for t in load_tasks(world, "train", splits) if t.kind in kinds and labelled(t)]
+    heldout = [t for t in load_tasks(world, "heldout", splits) if t.kind in kinds and labelled(t)]
     if eval_tasks:
         heldout = random.Random(seed).sample(heldout, min(eval_tasks, len(heldout)))
     if not train or not heldout:

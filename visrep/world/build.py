@@ -31,6 +31,7 @@ import os
 import random
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,15 +78,25 @@ def build_world(
         "heldout_images": heldout_images, "tasks_per_image": tasks_per_image,
         "retrieval_candidates": retrieval_candidates, "kinds": list(kinds),
     }
-    out_dir = Path(out_dir)
+    return publish(Path(out_dir), params, lambda tmp: _write(tmp, params))
+
+
+def publish(out_dir: Path, params: dict[str, Any], write: Callable[[Path], dict[str, int]]) -> WorldIndex:
+    """The world of ``params`` in ``out_dir``: the one there if its manifest says the same
+    ``params``, else ``write(tmp)`` into a temporary sibling (which returns the counts),
+    renamed into place with its manifest, so a crash never leaves a half world.
+
+    Raises ValueError if ``out_dir`` holds a world of other parameters or files that are
+    not a world.
+    """
     existing = _existing(out_dir, params)
     if existing:
         return existing
     tmp = out_dir.parent / f".{out_dir.name}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "images").mkdir(parents=True)
+    tmp.mkdir(parents=True)
     try:
-        counts = _write(tmp, params)
+        counts = write(tmp)
         dump_json(tmp / MANIFEST, {"format": FORMAT_VERSION, "params": params, "counts": counts})
         if out_dir.is_dir():
             out_dir.rmdir()  # empty, or _existing would have raised
@@ -100,7 +111,7 @@ def build_world(
 
 def build_world_from(out_dir: Path, cfg: WorldConfig) -> WorldIndex:
     """``build_world`` with the parameters of a ``world:`` config section."""
-    params = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "dir"}
+    params = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name not in ("dir", "splits")}
     return build_world(out_dir, **params)
 
 
@@ -141,6 +152,7 @@ def _image_tasks(
 
 def _write(root: Path, params: dict[str, Any]) -> dict[str, int]:
     """Generate, render and write every image and task; return the counts."""
+    (root / "images").mkdir()
     scenes: list[tuple[Scene, str]] = []
     tasks: list[Task] = []
     for split, count_key in SPLITS.items():
@@ -156,14 +168,16 @@ def _write(root: Path, params: dict[str, Any]) -> dict[str, int]:
             scenes += [(s, split) for s in (scene, *negatives)]
     for scene, _ in scenes:
         render_scene(scene).save(root / "images" / f"{scene.image_id}.png", format="PNG")
-    _write_formats(root, scenes, tasks)
+    write_formats(root, scenes, tasks)
     counts = Counter(f"{t.kind}/{t.split}" for t in tasks)
     counts.update(f"images/{split}" for _, split in scenes)
     return dict(sorted(counts.items()))
 
 
-def _write_formats(root: Path, scenes: list[tuple[Scene, str]], tasks: list[Task]) -> None:
-    """instances.json, and every kind's task file (its tasks in generation order)."""
-    coco_id = write_instances(root, scenes)
+def write_formats(root: Path, scenes: list[tuple[Scene, str]], tasks: list[Task],
+                  file_names: dict[str, str] | None = None) -> None:
+    """instances.json (``file_names`` as ``write_instances``), and every kind's task file
+    (its tasks in the order given)."""
+    coco_id = write_instances(root, scenes, file_names)
     for kind, spec in WORLD_KINDS.items():
         dump_json(root / spec.file, spec.write([t for t in tasks if t.kind == kind], coco_id))

@@ -46,9 +46,16 @@ class WorldKind:
     read: Callable[[Path], list[Task]]  # the file → its tasks (ValueError naming the fault)
 
 
-def _number(task: Task) -> int:
-    """The number in a generated task's id ("vqa/12" → 12), the record id in its file."""
-    return int(task.id.split("/")[1])
+def _number(task: Task) -> int | str:
+    """The record id in its file of a task's id: the number of a generated task ("vqa/12" →
+    12), the id as given of a converted one ("detect/57.1" → "57.1")."""
+    number = task.id.split("/", 1)[1]
+    return int(number) if number.isdigit() and str(int(number)) == number else number
+
+
+def _written_meta(task: Task) -> dict[str, Any]:
+    """The generator facts a task file keeps: template and reference, where the task has them."""
+    return {k: task.meta[k] for k in ("template", "reference") if k in task.meta}
 
 
 def _meta(template: Any, record: dict, path: Path, where: str) -> dict[str, Any]:
@@ -75,10 +82,8 @@ def _write_refs(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
         number = _number(task)
         boxes = [box_to_xywh(b) for b in task.annotation["boxes"]]
         where = {"bbox": boxes[0]} if len(boxes) == 1 else {"boxes": boxes}
-        refs.append({"ref_id": number, "image_id": coco_id[task.images[0]],
-                     "file_name": f"{task.images[0]}.png", "split": task.split,
-                     "sentences": [{"sent": task.text, "sent_id": number}], **where,
-                     "template": task.meta["template"], "reference": task.meta["reference"]})
+        refs.append({"ref_id": number, "image_id": coco_id[task.images[0]], "split": task.split,
+                     "sentences": [{"sent": task.text, "sent_id": number}], **where, **_written_meta(task)})
     return refs
 
 
@@ -122,24 +127,39 @@ def _generate_vqa(scene: Scene, rng: random.Random, task_id: str, split: str,
 
 
 def _write_questions(tasks: list[Task], coco_id: dict[str, int]) -> dict[str, dict]:
-    return {str(_number(task)): {"imageId": task.images[0], "question": task.text,
-                                 "answer": task.annotation["answer"], "split": task.split,
-                                 "types": {"detailed": task.meta["template"]},
-                                 "reference": task.meta["reference"]}
-            for task in tasks}
+    out = {}
+    for task in tasks:
+        record = {"imageId": task.images[0], "question": task.text, **task.annotation, "split": task.split}
+        if "template" in task.meta:
+            record["types"] = {"detailed": task.meta["template"]}
+        if "reference" in task.meta:
+            record["reference"] = task.meta["reference"]
+        out[str(_number(task))] = record
+    return out
+
+
+def question_task(qid: str, q: Any, path: Path, split: str) -> Task:
+    """One GQA question record as a task of ``split`` (its own ``split`` field wins).
+
+    GQA's test and challenge files have no ``answer``: such a question is an unlabelled task
+    (empty annotation), which programs can run on but nothing can score (``labelled``).
+    """
+    where = f"question {qid}"
+    text = field(q, "question", path, where, str)  # first: it also checks that q is a record
+    image = str(field(q, "imageId", path, where, (str, int)))
+    answer = {"answer": field(q, "answer", path, where, str)} if "answer" in q else {}
+    types = field(q, "types", path, where, (dict, type(None))) if "types" in q else None
+    return Task(f"vqa/{qid}", "vqa", text, (image,), answer, q.get("split", split),
+                _meta((types or {}).get("detailed"), q, path, where))
+
+
+def labelled(task: Task) -> bool:
+    """Whether the task has an annotation to score against (a test file's questions do not)."""
+    return bool(task.annotation)
 
 
 def _read_questions(path: Path) -> list[Task]:
-    tasks = []
-    for qid, q in read_json(path, dict).items():
-        where = f"question {qid}"
-        tasks.append(Task(
-            f"vqa/{qid}", "vqa", field(q, "question", path, where, str),
-            (field(q, "imageId", path, where, str),),
-            {"answer": field(q, "answer", path, where, str)}, q.get("split", UNKNOWN),
-            _meta(q.get("types", {}).get("detailed"), q, path, where),
-        ))
-    return tasks
+    return [question_task(qid, q, path, UNKNOWN) for qid, q in read_json(path, dict).items()]
 
 
 # ---------------------------------------------------------------- retrieve
@@ -147,8 +167,7 @@ def _read_questions(path: Path) -> list[Task]:
 
 def _write_retrieval(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
     return [{"id": _number(task), "caption": task.text, "images": list(task.images),
-             "index": task.annotation["index"], "split": task.split,
-             "template": task.meta["template"], "reference": task.meta["reference"]} for task in tasks]
+             "index": task.annotation["index"], "split": task.split, **_written_meta(task)} for task in tasks]
 
 
 def _read_retrieval(path: Path) -> list[Task]:
