@@ -129,7 +129,7 @@ def _gqa_question(image_id: str, text: str, answer: str | None, detailed: str, s
 
 def write_gqa(root: Path) -> dict[str, Any]:
     """questions files (train, val, test without answers), scene graphs (train, val), images."""
-    for split, photos in GQA_IMAGES.items():
+    for photos in GQA_IMAGES.values():
         for name, image_id in photos.items():
             photo(name, root / "images" / f"{image_id}.jpg")
     graphs = {}

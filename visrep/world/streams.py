@@ -34,7 +34,8 @@ def json_items(path: Path, top: type) -> Iterator[tuple[Any, Any]]:
                 yield from enumerate(ijson.items(stream, "item", use_float=True))
             _check_top(path, top)
         except ijson.JSONError as exc:
-            raise ValueError(f"{path}: cannot read JSON ({exc})") from None
+            reason = " ".join(str(exc).split())  # yajl's message spans lines
+            raise ValueError(f"{path}: cannot read JSON ({reason})") from None
 
 
 def _check_top(path: Path, top: type) -> None:
