@@ -3,6 +3,7 @@ a user bringing real files met (each handled, or reported in one line)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -12,6 +13,10 @@ from pathlib import Path
 import pytest
 from realformats import GQA_QUESTIONS, REFS, write_coco, write_gqa, write_refcoco
 
+from visrep.config import ExecutorConfig, VisualConfig
+from visrep.programs.__main__ import main as programs_main
+from visrep.programs.executor import executor_for_world
+from visrep.programs.text import as_source
 from visrep.world import image_path, load_scenes, load_tasks
 from visrep.world.__main__ import main
 from visrep.world.convert import Source, convert, split_of
@@ -203,3 +208,24 @@ def test_source_needs_its_files(tmp_path: Path) -> None:
         convert(tmp_path / "w", Source("refcoco", (("", tmp_path),), {"instances": (("", tmp_path / "i.json"),)}))
     with pytest.raises(ValueError, match="unknown dataset 'vqa2'"):
         convert(tmp_path / "w", Source("vqa2", (("", tmp_path),)))
+
+
+def test_a_task_without_a_scene_fails_alone(gqa: Path) -> None:
+    """A task naming an image the world has no scene of is that task's error, not the batch's."""
+    good = load_tasks(gqa, "train")[0]
+    stray = dataclasses.replace(good, id="vqa/stray", images=("no_such_image",))
+    with executor_for_world(gqa, VisualConfig("oracle"), ExecutorConfig(workers=1)) as executor:
+        source = as_source("return 'yes'")
+        ok, bad = executor.run([(source, good), (source, stray)])
+    assert (ok.status, ok.value) == ("ok", "yes")
+    assert bad.status == "error"
+    assert bad.error == "task vqa/stray: image 'no_such_image' is not in the world's instances.json"
+
+
+def test_a_bad_world_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    program = tmp_path / "p.py"
+    program.write_text("return 'yes'\n")
+    assert programs_main(["run", str(program), "--world", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err == f"error: world {tmp_path / 'nowhere'} does not exist\n"
+    assert programs_main(["run", str(program), "--world", str(tmp_path)]) == 2  # a folder, but no world
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path}: no task file")

@@ -59,13 +59,15 @@ def _programs(args: argparse.Namespace) -> list[tuple[str, str | None, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    world = Path(args.world) if args.world else default_world()
     try:
         programs = _programs(args)
+        if not world.is_dir():
+            raise ValueError(f"world {world} does not exist")
+        tasks = {t.id: t for t in load_tasks(world)}
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    world = Path(args.world) if args.world else default_world()
-    tasks = {t.id: t for t in load_tasks(world)}
     default: Task = next(iter(tasks.values()))
     missing = sorted({tid for _, tid, _ in programs if tid is not None and tid not in tasks})
     if missing:

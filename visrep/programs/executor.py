@@ -209,19 +209,25 @@ class ProgramExecutor:
                              + (f" and {ORACLE!r}" if self.referee is not None else ""))
         jobs: list[Job] = []
         spans: list[tuple[int, int]] = []
-        for source, task in items:
+        unknown: dict[int, ExecResult] = {}  # tasks naming an image the world has no scene of
+        for k, (source, task) in enumerate(items):
             if not task.images:
                 raise ValueError(f"task {task.id} has no images")
             images = RUN_POLICY[task.kind].images(task)
+            missing = [image for image in images if image not in self._sizes]
+            if missing:
+                unknown[k] = ExecResult("error", error=f"task {task.id}: image {missing[0]!r} is not in the "
+                                                       "world's instances.json")
+                images = []
             spans.append((len(jobs), len(jobs) + len(images)))
             jobs += [Job(source, {"image": image, "size": list(self._sizes[image]), "kind": task.kind,
                                   "tools": tools, "job": len(jobs) + n}) for n, image in enumerate(images)]
         self._kept.clear()
         try:
             results = self.pool.run(jobs)
-            combined = [RUN_POLICY[task.kind].combine(results[a:b]) for (a, b), (_, task) in zip(spans, items)]
-            return [self._with_calls(r, [c for j in range(a, b) for c in self._kept.get(j, ())])
-                    for r, (a, b) in zip(combined, spans)]
+            return [unknown.get(k) or self._with_calls(RUN_POLICY[task.kind].combine(results[a:b]),
+                                                       [c for j in range(a, b) for c in self._kept.get(j, ())])
+                    for k, ((a, b), (_, task)) in enumerate(zip(spans, items))]
         finally:
             self._kept.clear()
 
