@@ -34,6 +34,7 @@ from visrep.selftrain.metrics import accuracy_json, accuracy_markdown, accuracy_
 from visrep.selftrain.trajectories import write_rows
 from visrep.visual.backend import BACKENDS
 from visrep.world import load_scenes, load_tasks
+from visrep.world.kinds import labelled
 from visrep.world.loaders import in_split
 from visrep.world.records import HELDOUT, Task
 
@@ -61,22 +62,27 @@ def _checkpoint(path: str) -> Path:
     return ckpt
 
 
-def _tasks(world: Path, split_args: list[str]) -> list[Task]:
-    """The world's tasks, kept to the requested splits (each of which must have tasks)."""
+def _tasks(world: Path, split_args: list[str], splits: dict[str, str]) -> list[Task]:
+    """The world's labelled tasks (a test file's unanswered questions cannot be scored), kept
+    to the requested splits (each of which must have tasks; ``train``/``heldout`` as
+    ``world.splits`` maps them)."""
     if not world.is_dir():
         raise SetupError(f"world {world} does not exist")
-    tasks = load_tasks(world)
+    try:
+        tasks = [t for t in load_tasks(world) if labelled(t)]
+        scenes = load_scenes(world)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
     present = list(dict.fromkeys(t.split for t in tasks))
     wanted = [s for arg in split_args for s in arg.split(",") if s]
     for split in wanted:
-        if not any(in_split(t, split) for t in tasks):
+        if not any(in_split(t, split, splits) for t in tasks):
             raise SetupError(f"no tasks of split {split!r} in {world} (its splits: {', '.join(present)})")
-    scenes = load_scenes(world)
     for task in tasks:
         missing = [i for i in task.images if i not in scenes]
         if missing:
             raise SetupError(f"task {task.id}: image {missing[0]} is not in {world}/instances.json")
-    return [t for t in tasks if not wanted or any(in_split(t, split) for split in wanted)]
+    return [t for t in tasks if not wanted or any(in_split(t, split, splits) for split in wanted)]
 
 
 def _run(cfg: Config, world: Path, tasks: list[Task], checkpoint: Path | None, baseline: str) -> PhaseOutput:
@@ -94,7 +100,7 @@ def evaluate(args: argparse.Namespace) -> int:
     cfg = _config(args)
     checkpoint = _checkpoint(args.checkpoint) if args.checkpoint else None
     world = Path(args.world)
-    tasks = _tasks(world, args.split)
+    tasks = _tasks(world, args.split, cfg.world.splits)
     # the student backend's student is checked, or distilled when none is named (minutes at
     # real size): only once every other input has been found good
     visual, _ = student_for_tools(cfg.visual, cfg.run.mlflow_uri)

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from realformats import GQA_QUESTIONS, REFS, write_coco, write_gqa, write_refcoco
 
-from visrep.config import ExecutorConfig, VisualConfig
+from visrep.config import ExecutorConfig, VisualConfig, load_config
 from visrep.programs.__main__ import main as programs_main
 from visrep.programs.executor import executor_for_world
 from visrep.programs.text import as_source
-from visrep.world import image_path, load_scenes, load_tasks
+from visrep.world import build_world_from, image_path, load_scenes, load_tasks
 from visrep.world.__main__ import main
 from visrep.world.convert import Source, convert, split_of
 from visrep.world.loaders import split_role
@@ -229,3 +229,20 @@ def test_a_bad_world_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) 
     assert capsys.readouterr().err == f"error: world {tmp_path / 'nowhere'} does not exist\n"
     assert programs_main(["run", str(program), "--world", str(tmp_path)]) == 2  # a folder, but no world
     assert capsys.readouterr().err.startswith(f"error: {tmp_path}: no task file")
+
+
+def test_world_refs_carry_what_refer_py_indexes(tmp_path: Path) -> None:
+    """refer.py's createIndex reads ref_id, ann_id, category_id, image_id and each sentence's
+    sent_id, tokens, raw and sent; the world's one-object refs have them all, pointing at the
+    right annotation.  (A phrase naming several objects has ann_ids: refer.py has no form for it.)"""
+    build_world_from(tmp_path, load_config("tiny").world)
+    instances = json.loads((tmp_path / "instances.json").read_text())
+    anns = {a["id"]: a for a in instances["annotations"]}
+    refs = json.loads((tmp_path / "refs.json").read_text())
+    single = [r for r in refs if "bbox" in r]
+    assert single and len(single) + sum("ann_ids" in r for r in refs) == len(refs)
+    for ref in single:
+        ann = anns[ref["ann_id"]]
+        assert (ann["bbox"], ann["category_id"], ann["image_id"]) == (ref["bbox"], ref["category_id"], ref["image_id"])
+        assert ref["sent_ids"] == [s["sent_id"] for s in ref["sentences"]]
+        assert all(s["tokens"] == s["sent"].split() and s["raw"] for s in ref["sentences"])

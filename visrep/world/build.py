@@ -178,6 +178,6 @@ def write_formats(root: Path, scenes: list[tuple[Scene, str]], tasks: list[Task]
                   file_names: dict[str, str] | None = None) -> None:
     """instances.json (``file_names`` as ``write_instances``), and every kind's task file
     (its tasks in the order given)."""
-    coco_id = write_instances(root, scenes, file_names)
+    written = write_instances(root, scenes, file_names)
     for kind, spec in WORLD_KINDS.items():
-        dump_json(root / spec.file, spec.write([t for t in tasks if t.kind == kind], coco_id))
+        dump_json(root / spec.file, spec.write([t for t in tasks if t.kind == kind], written))

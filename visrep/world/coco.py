@@ -19,6 +19,13 @@ FILE = "instances.json"
 CATEGORIES = [f"{c} {s}" for c in COLORS for s in SHAPES]  # category_id = index + 1
 
 
+class Written(NamedTuple):
+    """What ``write_instances`` numbered, for the task files that point into it."""
+
+    coco_id: dict[str, int]  # image id → COCO image id
+    annotation: dict[tuple[str, tuple[float, ...]], tuple[int, int]]  # (image id, box) → (ann id, category id)
+
+
 class Instances(NamedTuple):
     """instances.json read back."""
 
@@ -28,8 +35,8 @@ class Instances(NamedTuple):
 
 
 def write_instances(root: Path, scenes: list[tuple[Scene, str]],
-                    file_names: dict[str, str] | None = None) -> dict[str, int]:
-    """Write the (scene, split) pairs to ``root/instances.json``; return image id → COCO id.
+                    file_names: dict[str, str] | None = None) -> Written:
+    """Write the (scene, split) pairs to ``root/instances.json``; return the ids given.
 
     ``file_names`` (image id → path under the images folder) defaults to ``<id>.png``, where
     the shapes world renders.  A shapes world's categories are the 64 colour × shape
@@ -41,7 +48,7 @@ def write_instances(root: Path, scenes: list[tuple[Scene, str]],
     seen = {o.class_name for s, _ in scenes for o in s.objects}
     names = CATEGORIES if seen <= set(CATEGORIES) else sorted(seen)
     category_id = {name: n + 1 for n, name in enumerate(names)}
-    images, annotations = [], []
+    images, annotations, numbered = [], [], {}
     for scene, split in scenes:
         images.append({"id": coco_id[scene.image_id],
                        "file_name": (file_names or {}).get(scene.image_id, f"{scene.image_id}.png"),
@@ -59,9 +66,10 @@ def write_instances(root: Path, scenes: list[tuple[Scene, str]],
             if obj.relations:
                 ann["relations"] = [{"name": r, "object": first + k} for r, k in obj.relations]
             annotations.append(ann)
+            numbered[(scene.image_id, tuple(obj.box))] = (ann["id"], ann["category_id"])
     categories = [{"id": n + 1, "name": name, "supercategory": name.split()[-1]} for n, name in enumerate(names)]
     dump_json(root / FILE, {"images": images, "annotations": annotations, "categories": categories})
-    return coco_id
+    return Written(coco_id, numbered)
 
 
 def image_id_of(file_name: str) -> str:

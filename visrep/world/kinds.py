@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from visrep.world.coco import Instances, read_instances
+from visrep.world.coco import Instances, Written, read_instances
 from visrep.world.jsonio import box_to_xywh, field, read_json, xywh_to_box
 from visrep.world.records import UNKNOWN, KindTable, Scene, Task
 from visrep.world.retrieval import make_retrieve
@@ -42,7 +42,7 @@ class WorldKind:
 
     generate: Generate
     file: str  # the kind's task file in a world directory
-    write: Callable[[list[Task], dict[str, int]], Any]  # its tasks, image id → COCO id → the file's JSON
+    write: Callable[[list[Task], Written], Any]  # its tasks, the instances' ids → the file's JSON
     read: Callable[[Path], list[Task]]  # the file → its tasks (ValueError naming the fault)
 
 
@@ -76,14 +76,23 @@ def _generate_detect(scene: Scene, rng: random.Random, task_id: str, split: str,
     return task and (task, [])
 
 
-def _write_refs(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
+def _write_refs(tasks: list[Task], written: Written) -> list[dict]:
+    """RefCOCO's ref records, with the keys refer.py indexes (ann_id, category_id, sent_ids,
+    each sentence's tokens and raw text) where the ref names one annotated object; a phrase
+    naming several ("all red stars") has ``boxes`` and its objects' ``ann_ids`` instead."""
     refs = []
     for task in tasks:
-        number = _number(task)
+        number, image = _number(task), task.images[0]
         boxes = [box_to_xywh(b) for b in task.annotation["boxes"]]
-        where = {"bbox": boxes[0]} if len(boxes) == 1 else {"boxes": boxes}
-        refs.append({"ref_id": number, "image_id": coco_id[task.images[0]], "split": task.split,
-                     "sentences": [{"sent": task.text, "sent_id": number}], **where, **_written_meta(task)})
+        anns = [written.annotation.get((image, tuple(float(v) for v in b))) for b in task.annotation["boxes"]]
+        where: dict[str, Any] = {"bbox": boxes[0]} if len(boxes) == 1 else {"boxes": boxes}
+        if len(anns) == 1 and anns[0]:
+            where |= {"ann_id": anns[0][0], "category_id": anns[0][1]}
+        elif anns and all(anns):
+            where["ann_ids"] = [a[0] for a in anns if a]
+        sentence = {"sent": task.text, "sent_id": number, "raw": task.text, "tokens": task.text.split()}
+        refs.append({"ref_id": number, "image_id": written.coco_id[image], "split": task.split,
+                     "sentences": [sentence], "sent_ids": [number], **where, **_written_meta(task)})
     return refs
 
 
@@ -126,7 +135,7 @@ def _generate_vqa(scene: Scene, rng: random.Random, task_id: str, split: str,
     return task and (task, [])
 
 
-def _write_questions(tasks: list[Task], coco_id: dict[str, int]) -> dict[str, dict]:
+def _write_questions(tasks: list[Task], written: Written) -> dict[str, dict]:
     out = {}
     for task in tasks:
         record = {"imageId": task.images[0], "question": task.text, **task.annotation, "split": task.split}
@@ -165,7 +174,7 @@ def _read_questions(path: Path) -> list[Task]:
 # ---------------------------------------------------------------- retrieve
 
 
-def _write_retrieval(tasks: list[Task], coco_id: dict[str, int]) -> list[dict]:
+def _write_retrieval(tasks: list[Task], written: Written) -> list[dict]:
     return [{"id": _number(task), "caption": task.text, "images": list(task.images),
              "index": task.annotation["index"], "split": task.split, **_written_meta(task)} for task in tasks]
 
