@@ -227,10 +227,12 @@ class SelfTrain:
         check_run_dir(self.rd, given)
         self.seeds = config_seeds(self.cfg.warm_start.seeds_file)
         base = resolve_model(self.cfg.policy, cache_dir())
+        self.world = world = run_world(self.rd.root, self.cfg.world)
+        train, heldout = loop_tasks(world, self.cfg.world.kinds, self.cfg.selftrain.eval_tasks, self.cfg.run.seed,
+                                    self.cfg.world.splits)
+        # the student last: when none is named it is distilled here (minutes at real size)
         visual, student = student_for_tools(self.cfg.visual, self.cfg.run.mlflow_uri)
         self.cfg = cfg = dataclasses.replace(self.cfg, visual=visual)
-        self.world = world = run_world(self.rd.root, cfg.world)
-        train, heldout = loop_tasks(world, cfg.world.kinds, cfg.selftrain.eval_tasks, cfg.run.seed, cfg.world.splits)
         self.tasks = {t.id: t for t in (*train, *heldout)}
         corrections = config_corrections(cfg.selftrain, train)
         check_joins_later(self.rd, cfg.selftrain)

@@ -246,3 +246,16 @@ def test_world_refs_carry_what_refer_py_indexes(tmp_path: Path) -> None:
         assert (ann["bbox"], ann["category_id"], ann["image_id"]) == (ref["bbox"], ref["category_id"], ref["image_id"])
         assert ref["sent_ids"] == [s["sent_id"] for s in ref["sentences"]]
         assert all(s["tokens"] == s["sent"].split() and s["raw"] for s in ref["sentences"])
+
+
+def test_raw_gqa_folder_as_a_world_says_convert(data: Path, tmp_path: Path) -> None:
+    """GQA's files as downloaded are not a world: the loaders say so, and what to run."""
+    raw = tmp_path / "gqa"
+    raw.mkdir()
+    (raw / "questions.json").write_text((data / "gqa" / "val_balanced_questions.json").read_text())
+    (raw / "sceneGraphs.json").write_text((data / "gqa" / "val_sceneGraphs.json").read_text())
+    with pytest.raises(ValueError, match=r"instances.json: no such file .*python -m visrep.world convert gqa"):
+        load_scenes(raw)
+    (raw / "questions.json").unlink()
+    with pytest.raises(ValueError, match="no task file .*python -m visrep.world convert first"):
+        load_tasks(raw)

@@ -91,6 +91,9 @@ def read_instances_file(path: Path) -> Instances:
     Crowd regions (``iscrowd: 1``: a group of objects under one box) are kept as
     annotations, for a ref that names one, but are not objects of the scene.
     """
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such file (a world's objects are COCO instances; GQA's scene graphs "
+                         "are converted into them by python -m visrep.world convert gqa)")
     data = read_json(path, dict)
     categories = {field(c, "id", path, "category", int): field(c, "name", path, "category", str)
                   for c in field(data, "categories", path, "top level", list)}

@@ -48,7 +48,8 @@ def load_tasks(root: Path, split: str | None = None, splits: Mapping[str, str] |
     root = Path(root)
     present = [(root / spec.file, spec.read) for spec in WORLD_KINDS.values() if (root / spec.file).is_file()]
     if not present:
-        raise ValueError(f"{root}: no task file ({', '.join(spec.file for spec in WORLD_KINDS.values())})")
+        raise ValueError(f"{root}: no task file ({', '.join(spec.file for spec in WORLD_KINDS.values())}); "
+                         "GQA, RefCOCO or COCO files as distributed: python -m visrep.world convert first")
     tasks = [t for path, read in present for t in read(path)]
     return [t for t in tasks if in_split(t, split, splits)]
 
