@@ -94,12 +94,12 @@ class ImagePatch:
 
     @property
     def left(self) -> float:
-        """x of the left edge (from the image's left edge)."""
+        """x of the left edge."""
         return self.__box[0]
 
     @property
     def lower(self) -> float:
-        """y of the bottom edge (from the image's BOTTOM edge, y grows up)."""
+        """y of the bottom edge (y grows up)."""
         return self.__image_height - self.__box[3]
 
     @property
@@ -138,11 +138,9 @@ class ImagePatch:
         return self.width * self.height
 
     def find(self, object_name: str) -> list[ImagePatch]:
-        """Patches of all objects matching the noun phrase, sorted left to right.
+        """Patches of all objects matching the noun phrase ([size] [pattern] [colour] noun), left to right.
 
-        A noun phrase is [size] [pattern] [colour] noun ("small striped red star", "red
-        objects"); relations, counts and questions are the program's to work out.
-        Example: stars = image.find("red star")
+        Example: stars = image.find("small striped red star")
         """
         name = _require_text(object_name, "find() object_name")
         boxes = self.__backend.find(self.__image_id, self.__box, name)
@@ -174,25 +172,23 @@ class ImagePatch:
     def best_text_match(self, option_list: list[str] | None = None, prefix: str | None = None) -> str:
         """The option (noun phrase or attribute words) that best describes the patch's main object.
 
-        With a prefix, each option is asked as "<prefix> <option>"; the option itself is returned.
         Example: color = star_patch.best_text_match(["red", "green", "blue"])
         """
         if not isinstance(option_list, (list, tuple)) or not option_list:
             raise ValueError("best_text_match() needs a non-empty list of options")
         options = [_require_text(o, "best_text_match() option") for o in option_list]
-        if prefix is not None:
+        if prefix is not None:  # each option is asked as "<prefix> <option>"; the option is returned
             head = _require_text(prefix, "best_text_match() prefix")
             asked = [f"{head} {o}" for o in options]
             return options[asked.index(self.__backend.best_text_match(self.__image_id, self.__box, asked))]
         return self.__backend.best_text_match(self.__image_id, self.__box, options)
 
     def simple_query(self, question: str | None = None) -> str:
-        """The colour, shape, pattern or size of an object in the patch, asked as a question.
+        """The answer to "What color/shape/pattern/size is the <noun phrase>?" (other questions are errors).
 
-        Only "What color/shape/pattern/size is the <noun phrase>?"; other questions are
-        errors.  Without a question it asks "What is this?", as ViperGPT does.
         Example: shape = patch.simple_query("What shape is the red object?")
         """
+        # without a question ViperGPT asks DEFAULT_QUESTION (which the tools' grammar may refuse)
         text = DEFAULT_QUESTION if question is None else _require_text(question, "simple_query() question")
         return self.__backend.simple_query(self.__image_id, self.__box, text)
 
@@ -205,16 +201,15 @@ class ImagePatch:
         return self.__backend.image_text_score(self.__image_id, self.__box, phrase)
 
     def compute_depth(self) -> float:
-        """The median depth of the patch: not available here (no depth model), a ToolError.
+        """The median depth of the patch; no depth model here: raises ToolError.
 
-        Example: bars.sort(key=lambda bar: bar.compute_depth())
+        Example: depth = patch.compute_depth()
         """
         raise _unavailable("compute_depth()", "depth model")
 
     def crop(self, left: float, lower: float, right: float, upper: float) -> ImagePatch:
         """The sub-patch at these coordinates RELATIVE to this patch (y up), clipped to it.
 
-        An empty crop (no area) is an error.
         Example: left_half = image.crop(0, 0, image.width / 2, image.height)
         """
         coords = (left, lower, right, upper)
@@ -224,6 +219,7 @@ class ImagePatch:
         x1 = _clip(self.left + right, x0, self.right)
         low = _clip(self.lower + lower, self.lower, self.upper)
         up = _clip(self.lower + upper, low, self.upper)
+        # ViperGPT's crop raises on no area too; no margin is added (its crop_larger_margin option)
         if x1 <= x0 or up <= low:
             raise ValueError(f"ImagePatch has no area: crop{coords} of {self!r}")
         return self._derive((x0, self.__image_height - up, x1, self.__image_height - low))
@@ -236,9 +232,9 @@ class ImagePatch:
         return self.left <= right and self.right >= left and self.lower <= upper and self.upper >= lower
 
     def llm_query(self, question: str, long_answer: bool = True) -> str:
-        """A language model's answer to a text question: not available here (no language model), a ToolError.
+        """A language model's answer; no language model here: raises ToolError.
 
-        Example: city = patch.llm_query(f"What city is {name} in?", long_answer=False)
+        Example: answer = patch.llm_query("Who invented the star?")
         """
         raise _unavailable("llm_query()", "language model")
 
@@ -251,9 +247,8 @@ def pixel_box(patch: ImagePatch) -> Box:
 
 def derive_patch(image: ImagePatch, left: float | None = None, lower: float | None = None,
                  right: float | None = None, upper: float | None = None) -> ImagePatch:
-    """A new patch of `image` (the whole patch, or the crop at these coordinates relative to it).
+    """A new patch of `image`: the same region, or image.crop(left, lower, right, upper).
 
-    ViperGPT's constructor: without coordinates the same region, with them image.crop(...).
     Example: image_patch = ImagePatch(image)
     """
     if not isinstance(image, ImagePatch):
@@ -269,16 +264,16 @@ def derive_patch(image: ImagePatch, left: float | None = None, lower: float | No
 
 def best_image_match(list_patches: list[ImagePatch], content: list[str] | str,
                      return_index: bool = False) -> ImagePatch | int | None:
-    """The patch (or its index) the texts describe best, by mean score (None for no patches).
+    """The patch (or its index) the texts describe best (None for no patches).
 
     Example: star = best_image_match(image.find("star"), ["striped star", "red star"])
     """
     if not list_patches:
         return None
-    texts = [content] if isinstance(content, str) else list(content)
+    texts = [content] if isinstance(content, str) else list(content)  # ViperGPT's is a list; one text too
     if not texts:
         raise ValueError("best_image_match() needs at least one text in content")
-    scores = [sum(p.image_text_score(t) for t in texts) / len(texts) for p in list_patches]
+    scores = [sum(p.image_text_score(t) for t in texts) / len(texts) for p in list_patches]  # mean over texts
     best = scores.index(max(scores))
     return best if return_index else list_patches[best]
 
@@ -298,8 +293,6 @@ def _iou(a: ImagePatch, b: ImagePatch) -> float:
 
 def distance(patch_a: ImagePatch | float, patch_b: ImagePatch | float) -> float:
     """Pixels between the EDGES of two patches (minus their IoU if they overlap), or |a - b| of two numbers.
-
-    Patches that overlap or touch are at minus their intersection over union (-1.0 for the same box).
 
     Example: nearest = min(stars, key=lambda star: distance(star, circle))
     """
@@ -321,9 +314,9 @@ def bool_to_yesno(bool_answer: bool) -> str:
 
 
 def llm_query(query: str, context: str | None = None, long_answer: bool = True) -> str:
-    """A language model's answer to a text question: not available here (no language model), a ToolError.
+    """A language model's answer; no language model here: raises ToolError.
 
-    Example: answer = llm_query(f"Who invented the {name}?", long_answer=False)
+    Example: answer = llm_query("Who invented the star?")
     """
     raise _unavailable("llm_query()", "language model")
 
@@ -352,12 +345,12 @@ def _number_words(text: str) -> int | None:
 
 
 def coerce_to_numeric(string: str, no_string: bool = False) -> int | float | str:
-    """The number in a string: number words ("three"), else the first number ("10-15" -> 10).
+    """The number in a string ("three", "10-15" -> 10); no number: the string, or ValueError if no_string.
 
-    An int unless the number has a decimal point; with no number, the string itself (or
-    ValueError when no_string).
-    Example: n = coerce_to_numeric(patch.simple_query("What size is the star?"), no_string=True)
+    Example: n = coerce_to_numeric("3 stars")
     """
+    # ViperGPT's: number words first, then the digits; an int unless there is a decimal point.
+    # Where its code departs from its doc ("2 and 3" -> 23, dates -> a year), the doc wins.
     text = str(string)
     words = _number_words(text)
     if words is not None:
