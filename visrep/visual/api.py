@@ -362,15 +362,15 @@ def coerce_to_numeric(string: str, no_string: bool = False) -> int | float | str
     return string
 
 
-class Namespace:
+class ReadOnlyNamespace:
     """A read-only bundle of values reached as attributes (``math.sqrt``), without the module
     object they came from: no ``__dict__``, no loader, nothing to assign."""
 
     __slots__ = ("__name", "__members")
 
     def __init__(self, name: str, members: dict[str, Any]) -> None:
-        object.__setattr__(self, "_Namespace__name", name)
-        object.__setattr__(self, "_Namespace__members", MappingProxyType(dict(members)))
+        object.__setattr__(self, "_ReadOnlyNamespace__name", name)
+        object.__setattr__(self, "_ReadOnlyNamespace__members", MappingProxyType(dict(members)))
 
     def __getattr__(self, attr: str) -> Any:
         try:
@@ -393,7 +393,7 @@ class Namespace:
 
 # ViperGPT's programs call math.* (its prompt starts with `import math`); programs cannot
 # import, so they get the module's public functions and constants, not the module.
-MATH = Namespace("math", {n: getattr(math, n) for n in dir(math) if not n.startswith("_")})
+MATH = ReadOnlyNamespace("math", {n: getattr(math, n) for n in dir(math) if not n.startswith("_")})
 MATH_DOC = "Python's math functions and constants (math.sqrt, math.hypot, math.pi ...), ready to use: no import"
 
 PROGRAM_FUNCTIONS = (best_image_match, distance, bool_to_yesno, llm_query, coerce_to_numeric)
