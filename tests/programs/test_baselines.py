@@ -17,8 +17,8 @@ from visrep.programs.executor import API_NAMES, execute, executor_for_world
 from visrep.programs.sandbox import SAFE_BUILTINS
 from visrep.programs.text import ENTRY_POINT, program_body
 from visrep.programs.validate import validate
-from visrep.programs.worker import ToolError
 from visrep.rewards import score
+from visrep.visual.api import ToolError
 from visrep.visual.oracle import OracleBackend
 from visrep.world import build_world_from, load_scenes, load_tasks
 from visrep.world.records import HELDOUT_SPLITS, TASK_KINDS, Task

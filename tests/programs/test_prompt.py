@@ -9,14 +9,14 @@ import pytest
 
 import visrep  # noqa: F401  (first: applies the torchvision fix)
 from visrep.programs.prompt import API_STYLES, api_members, render_api, render_prompt
-from visrep.visual.api import PROGRAM_FUNCTIONS, RETURN_CONTRACT, ImagePatch
+from visrep.visual.api import MATH_DOC, PROGRAM_FUNCTIONS, RETURN_CONTRACT, ImagePatch, derive_patch
 
 EXAMPLE = ("vqa", "Is there a red star?", 'return bool_to_yesno(image.exists("red star"))')
 
 
 def _documented() -> list[tuple[str, object]]:
     props, methods = api_members()
-    return [*props, *methods, *((f.__name__, f) for f in PROGRAM_FUNCTIONS)]
+    return [*props, *methods, ("ImagePatch", derive_patch), *((f.__name__, f) for f in PROGRAM_FUNCTIONS)]
 
 
 @pytest.mark.parametrize("style", [s for s in API_STYLES if s != "none"])
@@ -25,6 +25,7 @@ def test_every_public_member_and_its_first_doc_line_is_rendered(style: str) -> N
     for name, obj in _documented():
         assert name in stub
         assert inspect.getdoc(obj).splitlines()[0] in stub, name
+    assert f"# math: {MATH_DOC}" in stub
     for kind, text in RETURN_CONTRACT.items():
         assert f"#   {kind}: {text}" in stub
 
@@ -37,7 +38,7 @@ def test_members_are_all_public_attributes_of_a_patch() -> None:
 
 def test_every_callable_documents_an_example() -> None:
     props, methods = api_members()
-    for name, fn in [*methods, *((f.__name__, f) for f in PROGRAM_FUNCTIONS)]:
+    for name, fn in [*methods, ("ImagePatch", derive_patch), *((f.__name__, f) for f in PROGRAM_FUNCTIONS)]:
         assert inspect.getdoc(fn).splitlines()[-1].startswith("Example: "), name
 
 
@@ -45,7 +46,9 @@ def test_full_stub_is_python_with_signatures() -> None:
     stub = render_api("full")
     ast.parse(stub)
     assert "    def find(self, object_name: str) -> list[ImagePatch]:" in stub
-    assert "def distance(patch_a: ImagePatch, patch_b: ImagePatch) -> float:" in stub
+    assert "def distance(patch_a: ImagePatch | float, patch_b: ImagePatch | float) -> float:" in stub
+    assert "    def __init__(self, image: ImagePatch, left: float | None = None," in stub  # as ViperGPT's
+    assert "\nImagePatch(image: ImagePatch, left: float | None = None," in render_api("signatures")
     assert "ImagePatch.find(object_name: str) -> list[ImagePatch]  # " in render_api("signatures")
 
 

@@ -8,7 +8,7 @@ import visrep  # noqa: F401  (first: applies the torchvision fix)
 from visrep.programs.sandbox import SAFE_BUILTINS
 from visrep.programs.validate import ProgramRejected, validate
 
-ALLOWED = set(SAFE_BUILTINS) | {"bool_to_yesno", "distance"}
+ALLOWED = set(SAFE_BUILTINS) | {"bool_to_yesno", "distance", "math", "ImagePatch"}
 
 
 def _program(body: str) -> str:
@@ -27,7 +27,19 @@ def _program(body: str) -> str:
     ("exec('x = 1')", "exec is not allowed"),
     ("c = compile('1', 'f', 'eval')", "compile is not allowed"),
     ("return open('/etc/passwd').read()", "open is not allowed"),
-    ("return '{0.__class__}'.format(image)", ".format is not allowed"),
+    ("return '{0.__class__}'.format(image)", "format field {0.__class__} reads an attribute or item"),
+    ("return '{0[0]}'.format(image.find('star'))", "format field {0[0]} reads an attribute or item"),
+    ("return '{0:{1.__class__}}'.format(1, image)", "format field {1.__class__} reads an attribute"),
+    ("return '{0.find.__globals__}'.format(image)", "format field {0.find.__globals__} reads"),
+    ("t = '{0.__class__}'\nreturn t.format(image)", ".format is allowed only on a string literal"),
+    ("return str.format('{0.__class__}', image)", ".format is allowed only on a string literal"),
+    ("return ('{}' + '{0.__class__}').format(image)", ".format is allowed only on a string literal"),
+    ("return f'{image}'.format(image)", ".format is allowed only on a string literal"),
+    ("return '{0'.format(image)", "format string: "),
+    ("def f(x) -> __import__('os'):\n    return x", "__import__ is not allowed"),
+    ("def f(x: image.__class__):\n    return x", "attribute '__class__' starts with an underscore"),
+    ("math.sqrt = len", "assigning to an attribute is not allowed"),
+    ("return math.sqrt.__self__", "attribute '__self__' starts with an underscore"),
     ("return '{x}'.format_map({'x': image})", ".format_map is not allowed"),
     ("return f'{image.__class__}'", "attribute '__class__' starts with an underscore"),
     ("return (x for x in []).gi_frame", "attribute 'gi_frame' (introspection) is not allowed"),
@@ -73,6 +85,10 @@ def test_forbidden_names_stay_forbidden_even_if_allowed() -> None:
     ("async def execute_command(image):\n    return 1\n", "async def is not allowed"),
     ("def execute_command(img):\n    return 1\n", "must take exactly one argument, image"),
     ("def execute_command(image, k=1):\n    return 1\n", "must take exactly one argument"),
+    ("def execute_command(image, my_fig, time_wait_between_lines):\n    return 1\n",
+     "must take exactly one argument, image (or ViperGPT's image, my_fig, time_wait_between_lines, syntax)"),
+    ("def execute_command(image, my_fig, time_wait_between_lines, syntax=None):\n    return 1\n",
+     "must take exactly one argument"),
     ("def execute_command(image):\n    return (\n", "syntax error"),
 ])
 def test_program_shape(source: str, message: str) -> None:
@@ -99,3 +115,28 @@ def test_ordinary_programs_pass() -> None:
         "return bool_to_yesno(near is not None and total in {0, 1})\n"
     )
     validate(_program(body), ALLOWED)
+
+
+@pytest.mark.parametrize("body", [
+    "return '{} and {}'.format('a', 'b')",
+    "return '{0}-{1}-{0}'.format(1, 2)",
+    "return '{name}: {n:>4}, {x:.2f} {y!r}'.format(name='s', n=3, x=1.5, y=image)",
+    "return '{:{}}'.format(3, 5)",
+    "return '{{0.__class__}}'.format()",  # escaped braces are text, not a field
+    "return 'x{}'.upper().lower() + 'n'.format()",
+    "return math.sqrt(math.pi) + math.hypot(3, 4)",
+    "image_patch = ImagePatch(image)\nreturn image_patch.crop(0, 0, 1, 1)",
+])
+def test_vipergpt_spellings_pass(body: str) -> None:
+    validate(_program(body), ALLOWED)
+
+
+@pytest.mark.parametrize("source", [
+    "def execute_command(image, my_fig, time_wait_between_lines, syntax):\n    return 1\n",
+    "def execute_command(image) -> str:\n    return 'yes'\n",
+    "def execute_command(image) -> List[ImagePatch]:\n    return []\n",
+    "def execute_command(image: ImagePatch) -> ImagePatch:\n    x: Optional[int] = 1\n    return image\n",
+])
+def test_vipergpt_signatures_and_annotations_pass(source: str) -> None:
+    """Annotation names need not exist: programs are compiled with postponed annotations."""
+    validate(source, ALLOWED)

@@ -1,20 +1,23 @@
 """Programs against the visual API: the one place the visual API meets the sandbox.
 
 ``ProgramExecutor`` owns a ``WorkerPool`` and a ``MemoBackend``.  In a worker a program
-gets the root ``ImagePatch`` of its image and the helper functions, nothing else: the
-patch's backend is ``RemoteBackend``, which forwards every tool call to the executor
-process over the worker's socket.  There ``check_request`` checks the call (a known tool, a
-box of four finite numbers, the arguments ``TOOLS`` declares: short strings, 1 to 100
-options) and answers it through the memo, for the image of the job *as the executor holds
-it*: the task, its annotation and other images never enter a worker, and a worker cannot
-ask about an image its program was not given.  Both sides are driven by ``TOOLS``
-(``visrep.visual.backend``), so neither names a tool.  Which images a task's program runs
-on, and how those runs combine, is the task kind's ``RUN_POLICY`` (``visrep.programs.runs``).
+gets the root ``ImagePatch`` of its image and the API's names (``PROGRAM_NAMES``), nothing
+else (ViperGPT's ``execute_command(image, my_fig, time_wait_between_lines, syntax)`` gets
+None for the three display-only parameters).  The patch's backend is ``RemoteBackend``,
+which forwards every tool call to the executor process over the worker's socket.  There
+``check_request`` checks the call (a known tool, a box of four finite numbers, the
+arguments ``TOOLS`` declares: short strings, 1 to 100 options) and answers it through the
+memo, for the image of the job *as the executor holds it*: the task, its annotation and
+other images never enter a worker, and a worker cannot ask about an image its program was
+not given.  Both sides are driven by ``TOOLS`` (``visrep.visual.backend``), so neither
+names a tool.  Which images a task's program runs on, and how those runs combine, is the
+task kind's ``RUN_POLICY`` (``visrep.programs.runs``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import time
@@ -28,8 +31,8 @@ from visrep.programs.pool import Job, WorkerPool
 from visrep.programs.records import ExecResult
 from visrep.programs.runs import RUN_POLICY
 from visrep.programs.text import ENTRY_POINT
-from visrep.programs.worker import Rpc
-from visrep.visual.api import PROGRAM_FUNCTIONS, api_namespace, to_plain
+from visrep.programs.worker import CallRefused, Rpc
+from visrep.visual.api import PROGRAM_NAMES, ToolError, api_namespace, to_plain
 from visrep.visual.backend import TEXTS, TOOLS, Kind, PixelBackend, Tool, VisualBackend, call_tool, make_backend
 from visrep.visual.memo import MemoBackend
 from visrep.visual.referee import Referee
@@ -37,7 +40,7 @@ from visrep.world import load_scenes
 from visrep.world.loaders import images_dir
 from visrep.world.records import Box, Task, TaskKind
 
-API_NAMES = frozenset(f.__name__ for f in PROGRAM_FUNCTIONS)
+API_NAMES = frozenset(PROGRAM_NAMES)
 MAX_TEXT_CHARS = 1000
 MAX_OPTIONS = 100
 MAX_KEPT_CALLS = 64  # per program run, traced (and judged): a program's first calls decide its answer
@@ -50,7 +53,8 @@ Answer = Callable[[str, str, Box, Sequence[Any]], Any]
 
 class RemoteBackend:
     """The worker's ``VisualBackend``: each tool of ``TOOLS`` is a request to the executor
-    process, ``[tool, box, args]`` as plain data; the image is the job's, never asked for."""
+    process, ``[tool, box, args]`` as plain data; the image is the job's, never asked for.
+    A refused or failed request raises the visual API's ``ToolError`` in the program."""
 
     def __init__(self, rpc: Rpc) -> None:
         self.__rpc = rpc
@@ -64,7 +68,11 @@ class RemoteBackend:
 
         def call(image_id: str, box: Box, *args: Any) -> Any:
             plain = [kind.plain(kind.freeze(a)) for kind, a in zip(spec.args, args)]
-            return spec.answer.fresh(spec.answer.freeze(rpc([tool, list(box), plain])))
+            try:
+                answer = rpc([tool, list(box), plain])
+            except CallRefused as exc:
+                raise ToolError(str(exc)) from None
+            return spec.answer.fresh(spec.answer.freeze(answer))
 
         return call
 
@@ -74,7 +82,13 @@ def _prepare(context: dict[str, Any], rpc: Rpc) -> tuple[dict[str, Any], Any]:
     namespace, root = api_namespace(RemoteBackend(rpc), context["image"],
                                     (int(context["size"][0]), int(context["size"][1])))
     kind: TaskKind = context["kind"]
-    return namespace, lambda env: to_plain(env[ENTRY_POINT](root), kind)
+
+    def call(env: dict[str, Any]) -> Any:
+        entry = env[ENTRY_POINT]  # validated: (image) or ViperGPT's four parameters
+        unused = [None] * (len(inspect.signature(entry).parameters) - 1)
+        return to_plain(entry(root, *unused), kind)
+
+    return namespace, call
 
 
 def _text(value: Any) -> str:

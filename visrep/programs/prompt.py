@@ -1,8 +1,9 @@
 """The prompt, rendered from the visual API's own signatures and docstrings.
 
-Nothing here restates the API: ``render_api`` reads ``ImagePatch``'s public members and
-``PROGRAM_FUNCTIONS`` with ``inspect``, so the prompt cannot drift from the code programs
-run against.  The layout below is fixed; the policy is trained on it:
+Nothing here restates the API: ``render_api`` reads ``ImagePatch``'s public members, its
+constructor as programs call it (``derive_patch``, rendered as ``__init__``, as ViperGPT's
+prompt shows it), ``PROGRAM_FUNCTIONS`` and ``MATH_DOC`` with ``inspect``, so the prompt
+cannot drift from the code programs run against.  The layout below is fixed; the policy is trained on it:
 
     <api stub>
 
@@ -25,12 +26,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from visrep.programs.text import ARGUMENT, DEF_LINE, ENTRY_POINT, INDENT, TASK_MARKER, indent_body
-from visrep.visual.api import PROGRAM_FUNCTIONS, RETURN_CONTRACT, ImagePatch
+from visrep.visual.api import MATH_DOC, PROGRAM_FUNCTIONS, RETURN_CONTRACT, ImagePatch, derive_patch
 
 API_STYLES = ("full", "signatures", "none")
 
 
-def _signature(fn: Callable[..., Any], with_self: bool) -> str:
+def _signature(fn: Callable[..., Any], with_self: bool, returns: bool = True) -> str:
     """``(self, a: str, b: int = 1) -> str`` with annotations as written in the source."""
     params = []
     for p in inspect.signature(fn).parameters.values():
@@ -39,7 +40,8 @@ def _signature(fn: Callable[..., Any], with_self: bool) -> str:
         text = f"{p.name}: {p.annotation}" if p.annotation is not p.empty else p.name
         params.append(text if p.default is p.empty else f"{text} = {p.default!r}")
     ret = inspect.signature(fn).return_annotation
-    return f"({', '.join(params)})" + ("" if ret is inspect.Signature.empty else f" -> {ret}")
+    no_return = ret is inspect.Signature.empty or not returns
+    return f"({', '.join(params)})" + ("" if no_return else f" -> {ret}")
 
 
 def _doc(obj: Any) -> str:
@@ -78,6 +80,13 @@ def _def_block(name: str, fn: Callable[..., Any], indent: str) -> str:
     return header + "\n" + _docstring_block(fn, indent + INDENT)
 
 
+def _init_block() -> str:
+    """The constructor as programs call it, ``ImagePatch(image, ...)``, written as ViperGPT's
+    prompt writes it: ``__init__(self, image, ...)``."""
+    params = _signature(derive_patch, with_self=True, returns=False)
+    return f"\n{INDENT}def __init__(self, {params[1:]}:\n" + _docstring_block(derive_patch, INDENT * 2)
+
+
 def _call_line(prefix: str, name: str, fn: Callable[..., Any]) -> str:
     return f"{prefix}{name}{_signature(fn, with_self=False)}  # {_first_line(fn)}"
 
@@ -86,8 +95,10 @@ def _render_full() -> str:
     props, methods = api_members()
     lines = ["class ImagePatch:", _docstring_block(ImagePatch, INDENT)]
     lines += [_property_line(INDENT, n, p) for n, p in props]
+    lines += [_init_block()]
     lines += [_def_block(n, fn, INDENT) for n, fn in methods]
     lines += [_def_block(fn.__name__, fn, "") for fn in PROGRAM_FUNCTIONS]
+    lines += ["", f"# math: {MATH_DOC}"]
     return "\n".join(lines)
 
 
@@ -95,8 +106,10 @@ def _render_signatures() -> str:
     props, methods = api_members()
     lines = [f"# ImagePatch: {_first_line(ImagePatch)} {_doc(ImagePatch).splitlines()[-1]}"]
     lines += [_property_line("ImagePatch.", n, p) for n, p in props]
+    lines += [_call_line("", "ImagePatch", derive_patch)]
     lines += [_call_line("ImagePatch.", n, fn) for n, fn in methods]
     lines += [_call_line("", fn.__name__, fn) for fn in PROGRAM_FUNCTIONS]
+    lines += [f"# math: {MATH_DOC}"]
     return "\n".join(lines)
 
 

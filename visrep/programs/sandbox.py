@@ -15,6 +15,7 @@ JSON-serialisable plain data (e.g. calls ``execute_command`` and converts its va
 """
 
 from __future__ import annotations
+import __future__
 
 import builtins
 import json
@@ -34,6 +35,10 @@ SAFE_BUILTIN_NAMES = (
     "isinstance", "print",
 )
 SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+# Programs are compiled with postponed annotations, inherited from nothing else: an
+# annotation (ViperGPT's ``-> List[ImagePatch]``) stays a string, never evaluated, which is
+# why the validator does not require its names to be defined.
+COMPILE_FLAGS = __future__.annotations.compiler_flag
 
 Setup = Callable[[], tuple[dict[str, Any], Callable[[dict[str, Any]], Any]]]
 
@@ -110,7 +115,7 @@ def run_program(source: str, setup: Setup, limits: ExecutorConfig) -> dict[str, 
         try:
             namespace, call = setup()
             env = {**namespace, "__builtins__": dict(SAFE_BUILTINS)}
-            exec(compile(source, PROGRAM_FILENAME, "exec"), env)
+            exec(compile(source, PROGRAM_FILENAME, "exec", flags=COMPILE_FLAGS, dont_inherit=True), env)
             payload: dict[str, Any] = {"status": "ok", "value": call(env)}
         except MemoryError:  # no traceback walk: memory may still be exhausted here
             payload = {"status": "memory",

@@ -1,8 +1,9 @@
 """The program text format, in one place: what a program looks like as text.
 
 A program is the source of one function, ``def execute_command(image):``, and its body
-indented by four spaces.  Every stage meets this text: the prompt ends with the ``def``
-line and the policy writes the body (its completion); ``extract_program`` turns a
+indented by four spaces (a full source may also use ViperGPT's ``def`` line: its runner's
+extra parameters, ``VIPER_ARGUMENTS``, or a return annotation).  Every stage meets this
+text: the prompt ends with the ``def`` line and the policy writes the body (its completion); ``extract_program`` turns a
 completion back into a full source; the validator checks the source defines exactly the
 entry point; the executor calls it by name; the learner trains on the body of a kept
 source, re-indented, as the completion to produce.
@@ -22,6 +23,9 @@ import textwrap
 ENTRY_POINT = "execute_command"
 ARGUMENT = "image"
 DEF_LINE = f"def {ENTRY_POINT}({ARGUMENT}):"
+# ViperGPT's runner defines the entry point with three more parameters, for its notebook's
+# display (a figure, a delay between lines, highlighted code); programs never use them.
+VIPER_ARGUMENTS = (ARGUMENT, "my_fig", "time_wait_between_lines", "syntax")
 INDENT = "    "
 # Starts each task's header in the prompt, so it also marks where a completion ran on.
 TASK_MARKER = "# Task"

@@ -13,13 +13,19 @@ rules, each with the reason:
   ``__builtins__``, the patch's private slots), and no frame/code/generator
   introspection attributes (``gi_frame``, ``f_globals``, ``tb_frame``, ``co_code`` …,
   reachable without underscores);
-- no ``.format``/``.format_map``: a format field ("{0.__class__}") reaches attributes
-  from inside a string, where the AST cannot see it (f-strings are fine: their fields are
-  ordinary expressions, checked like any other);
+- ``.format`` only on a string literal whose fields are plain (``{}``, ``{0}``, ``{name}``,
+  in the format spec too), and never ``.format_map``: a format field reads attributes and
+  items ("{0.__class__}") from inside a string, where the AST sees them only when the
+  string is a literal in the program (f-strings are fine: their fields are ordinary
+  expressions, checked like any other);
+- annotations (ViperGPT writes ``-> str``, ``-> List[ImagePatch]``) are checked like any
+  expression except that their names need not be defined: the sandbox compiles programs
+  with postponed annotations (``sandbox.COMPILE_FLAGS``), so they are never evaluated;
 - no ``getattr``/``eval``/``open``/... even if a caller lists them as allowed;
 - no assignment to attributes (API objects are read-only to programs), no decorators;
 - every name read must be allowed (API names, safe builtins) or bound by the program;
-- the module is exactly ``def execute_command(image):`` and its body;
+- the module is exactly ``def execute_command(image):`` (or ViperGPT's four parameters,
+  ``VIPER_ARGUMENTS``) and its body;
 - nothing nests deeper than ``MAX_DEPTH`` AST levels (``parse_program``): the parser, the
   compiler and every later walk of the tree (the dedupe's ``ast.dump``) recurse, and a
   few KB of ``1+1+...`` would otherwise raise RecursionError wherever it is first parsed.
@@ -28,15 +34,16 @@ rules, each with the reason:
 from __future__ import annotations
 
 import ast
+import string
 
-from visrep.programs.text import ARGUMENT, DEF_LINE, ENTRY_POINT
+from visrep.programs.text import ARGUMENT, DEF_LINE, ENTRY_POINT, VIPER_ARGUMENTS
 
 FORBIDDEN_NAMES = frozenset({
     "getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "open", "vars",
     "globals", "locals", "dir", "type", "super", "__import__", "breakpoint", "input",
     "help", "object", "memoryview", "classmethod", "staticmethod", "property",
 })
-FORBIDDEN_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
+FORBIDDEN_ATTRIBUTES = frozenset({"format_map", "mro"})
 INTROSPECTION_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_")
 MAX_DEPTH = 100  # AST levels; the seed programs nest under 20
 
@@ -85,8 +92,42 @@ def _bound_names(tree: ast.AST) -> set[str]:
     return bound
 
 
-def _check_node(node: ast.AST, known: set[str]) -> None:
-    """Raise for the first rule ``node`` itself breaks."""
+def _annotation_nodes(tree: ast.AST) -> set[int]:
+    """The ids of every node inside an annotation (never evaluated: see the module doc)."""
+    roots: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.returns is not None:
+            roots.append(node.returns)
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            roots.append(node.annotation)
+        elif isinstance(node, ast.AnnAssign):
+            roots.append(node.annotation)
+    return {id(inner) for root in roots for inner in ast.walk(root)}
+
+
+def _check_format_fields(node: ast.AST, template: str) -> None:
+    """Every field of ``template`` (and of its format specs) is positional or a plain name."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise _reject(node, f"format string: {exc}") from None
+    for _, field, spec, _ in parsed:
+        if field is not None and not (field == "" or field.isdigit() or field.isidentifier()):
+            raise _reject(node, f"format field {{{field}}} reads an attribute or item (use an f-string)")
+        if spec:
+            _check_format_fields(node, spec)
+
+
+def _check_format(node: ast.Attribute) -> None:
+    """``.format`` of a string literal with plain fields; of anything else the AST cannot see the fields."""
+    if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+        raise _reject(node, ".format is allowed only on a string literal (or use an f-string)")
+    _check_format_fields(node, node.value.value)
+
+
+def _check_node(node: ast.AST, known: set[str], annotations: set[int]) -> None:
+    """Raise for the first rule ``node`` itself breaks (names inside ``annotations`` need
+    not be ``known``)."""
     if type(node) in _REJECTED:
         raise _reject(node, f"{_REJECTED[type(node)]} is not allowed")
     if not isinstance(node, _ALLOWED):
@@ -96,11 +137,13 @@ def _check_node(node: ast.AST, known: set[str]) -> None:
             raise _reject(node, f"{node.id} is not allowed")
         if _private(node.id):
             raise _reject(node, f"name {node.id!r} starts with an underscore")
-        if node.id not in known:
+        if node.id not in known and id(node) not in annotations:
             raise _reject(node, f"name {node.id!r} is not defined or not allowed")
     elif isinstance(node, ast.Attribute):
         if node.attr.startswith("_"):
             raise _reject(node, f"attribute {node.attr!r} starts with an underscore")
+        if node.attr == "format":
+            _check_format(node)
         if node.attr in FORBIDDEN_ATTRIBUTES:
             raise _reject(node, f".{node.attr} is not allowed")
         if node.attr.startswith(INTROSPECTION_PREFIXES):
@@ -116,15 +159,17 @@ def _check_node(node: ast.AST, known: set[str]) -> None:
 
 
 def _check_entry_point(tree: ast.Module) -> None:
-    """The module must be exactly the one ``DEF_LINE`` function."""
+    """The module must be exactly the one ``DEF_LINE`` function (or ViperGPT's parameters)."""
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == ENTRY_POINT]
     if len(tree.body) != 1 or len(defs) != 1:
         where = tree.body[0] if tree.body else tree
         raise _reject(where, f"the program must be exactly one '{DEF_LINE}'")
     args = defs[0].args
-    if ([a.arg for a in args.args] != [ARGUMENT] or args.posonlyargs or args.vararg
+    names = tuple(a.arg for a in args.args)
+    if (names not in ((ARGUMENT,), VIPER_ARGUMENTS) or args.posonlyargs or args.vararg
             or args.kwonlyargs or args.kwarg or args.defaults):
-        raise _reject(defs[0], f"{ENTRY_POINT} must take exactly one argument, {ARGUMENT}")
+        raise _reject(defs[0], f"{ENTRY_POINT} must take exactly one argument, {ARGUMENT} "
+                               f"(or ViperGPT's {', '.join(VIPER_ARGUMENTS)})")
 
 
 def parse_program(source: str) -> ast.Module:
@@ -149,6 +194,7 @@ def validate(source: str, allowed_names: set[str]) -> None:
     """Raise ``ProgramRejected`` unless ``source`` follows every rule of this module."""
     tree = parse_program(source)
     known = set(allowed_names) | _bound_names(tree)
+    annotations = _annotation_nodes(tree)
     for node in ast.walk(tree):
-        _check_node(node, known)
+        _check_node(node, known, annotations)
     _check_entry_point(tree)

@@ -5,7 +5,8 @@ after the fork it walls itself in (``visrep.programs.isolation``), says hello wi
 layers it got, and serves ``run`` frames until EOF or retirement: after
 ``recycle_after`` programs, after a ``memory`` result, or when its peak memory has grown by
 half of ``memory_mb``.  A program reaches tools only through ``rpc``, a ``call`` frame the
-parent answers (``ToolError`` when it refuses).
+parent answers (``CallRefused`` when it refuses; the executor's side of the tools turns
+that into the visual API's ``ToolError``, so the worker knows nothing of tools).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ Rpc = Callable[[Any], Any]
 Prepare = Callable[[Any, Rpc], tuple[dict[str, Any], Callable[[dict[str, Any]], Any]]]
 
 
-class ToolError(RuntimeError):
-    """A tool call the parent refused or that failed there (the message says why)."""
+class CallRefused(RuntimeError):
+    """A call the parent refused or that failed there (the message says why)."""
 
 
 def worker_main(sock_fd: int, empty_dir: str, prepare: Prepare,
@@ -67,9 +68,9 @@ def _serve_one(sock: socket.socket, request: dict[str, Any], prepare: Prepare,
         sock.sendall(encode({"op": "call", "request": call}))
         reply = recv_frame(sock)
         if reply is None:
-            raise ToolError("the executor went away")
+            raise CallRefused("the executor went away")
         if "error" in reply:
-            raise ToolError(reply["error"])
+            raise CallRefused(reply["error"])
         return reply["value"]
 
     def setup() -> tuple[dict[str, Any], Callable[[dict[str, Any]], Any]]:

@@ -12,6 +12,11 @@ noun phrases ("small striped red star", "red objects") and "What <attribute> is 
 the meaning ``predicates`` gives them: a relation compares box centres strictly, which
 also keeps an object from relating to itself, and a "the ..." phrase the generator wrote
 names exactly one object, so ``find(...)[0]`` is that object.
+
+References speak the visual API's (ViperGPT's) coordinates, y UP (``vertical_center``
+grows towards the top of the image), while the world's boxes are y DOWN (image pixels):
+"above" is a larger ``vertical_center``, and ``extreme`` turns the world's vertical end
+into the API's.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ import json
 RELATION_TESTS: dict[str, str] = {
     "left of": "{a}.horizontal_center < {b}.horizontal_center",
     "right of": "{a}.horizontal_center > {b}.horizontal_center",
-    "above": "{a}.vertical_center < {b}.vertical_center",
-    "below": "{a}.vertical_center > {b}.vertical_center",
+    "above": "{a}.vertical_center > {b}.vertical_center",
+    "below": "{a}.vertical_center < {b}.vertical_center",
 }
-# A caption's "X and Y": two distinct objects (objects never overlap, so distinct boxes).
-_PAIR_TESTS = {**RELATION_TESTS, "and": "{a}.box != {b}.box"}
+# A caption's "X and Y": two distinct objects.  Objects never overlap, so two patches of
+# distinct objects are at a distance >= 0, and a patch is at -1 (minus IoU) from itself.
+_PAIR_TESTS = {**RELATION_TESTS, "and": "distance({a}, {b}) >= 0"}
 
 
 def _lines(*lines: str) -> str:
@@ -83,8 +89,10 @@ def all_objects(phrase: str) -> str:
 
 def extreme(phrase: str, axis: str, end: int) -> str:
     """"the PHRASE furthest to the SIDE": the phrase's objects sorted by box centre along
-    ``axis`` (horizontal or vertical), the one at ``end`` (0 least, -1 most)."""
-    return f"return sorted({_find(phrase)}, key=lambda p: p.{axis}_center)[{end}]"
+    ``axis`` (horizontal or vertical), the one at ``end`` (0 least, -1 most) in the world's
+    image coordinates (y down), so the other end of the API's y-up order when vertical."""
+    index = end if axis == "horizontal" else -1 - end
+    return f"return sorted({_find(phrase)}, key=lambda p: p.{axis}_center)[{index}]"
 
 
 def all_related(phrase: str, relation: str, anchor: str) -> str:
