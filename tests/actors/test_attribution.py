@@ -60,7 +60,7 @@ def test_a_right_program_failed_by_a_wrong_tool_is_a_tool_failure(world: Path, m
     wrong = Program(task.id, "def execute_command(image):\n    return []\n")
     phrase = f"{target.color} {target.shape}"
     blind_and_wrong = Program(task.id, "def execute_command(image):\n"
-                                       f"    return [p.box for p in image.find({phrase!r})][:0]\n")
+                                       f"    return [p for p in image.find({phrase!r})][:0]\n")
     rejected = Program(task.id, "def execute_command(image):\n    import os\n    return []\n")
     batch = SampleBatch([[right, wrong, blind_and_wrong, rejected]])
     try:

@@ -28,13 +28,14 @@ from visrep.programs.executor import executor_for_world
 from visrep.programs.text import as_source
 from visrep.visual.backend import BACKENDS
 from visrep.world import build_world_from, load_tasks
+from visrep.world.build import FORMAT_VERSION
 from visrep.world.records import Task
 
 
 def default_world() -> Path:
     """The default profile's world, built into the cache dir on first use."""
     w = load_config("default").world
-    params = {k: v for k, v in dataclasses.asdict(w).items() if k != "dir"}
+    params = {**{k: v for k, v in dataclasses.asdict(w).items() if k != "dir"}, "format": FORMAT_VERSION}
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     root = cache_dir() / f"world-{digest}"
     if not root.is_dir():

@@ -45,7 +45,7 @@ from visrep.world.render import render_scene
 from visrep.world.scenes import generate_scene
 
 MANIFEST = "world.json"
-FORMAT_VERSION = 2  # 2: held-out tasks split by what they test (records.HELDOUT_SPLITS)
+FORMAT_VERSION = 3  # 2: held-out tasks split by what they test; 3: y-up references (ViperGPT), refer.py keys
 SPLITS = {"train": "train_images", "heldout": "heldout_images"}  # image id prefix -> count parameter
 
 
@@ -122,7 +122,10 @@ def _existing(out_dir: Path, params: dict[str, Any]) -> WorldIndex | None:
             raise ValueError(f"{out_dir} exists, is not empty and has no {MANIFEST}: not a world")
         return None
     found = json.loads(manifest.read_text())
-    if found.get("format") != FORMAT_VERSION or found.get("params") != params:
+    if found.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{out_dir} holds a world of format {found.get('format')} (this visrep writes "
+                         f"{FORMAT_VERSION}); remove it or build elsewhere")
+    if found.get("params") != params:
         diff = {k: (found.get("params", {}).get(k), v) for k, v in params.items()
                 if found.get("params", {}).get(k) != v}
         raise ValueError(f"{out_dir} holds a world with other parameters (found, wanted): {diff}; "
