@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from real_scenes import BUS, CAR, CART, COCO, COCO_OTHER, GQA, MAN, PERSON, TABLE, WHOLE, WOMAN
 
-from visrep.visual.annotations import AnnotationGrammar
+from visrep.visual.annotations import AnnotationGrammar, grammar_for
 from visrep.visual.backend import make_backend
-from visrep.visual.grammar import SHAPES, UnsupportedQuery, grammar_for
+from visrep.visual.grammar import SHAPES, UnsupportedQuery
 from visrep.visual.oracle import OracleBackend
 from visrep.world.records import UNKNOWN
 

@@ -11,6 +11,7 @@ from PIL import Image
 from real_scenes import GQA, TABLE, WHOLE
 from stand_in import TinyEncoder
 
+from visrep.visual.annotations import AnnotationGrammar
 from visrep.visual.backend import make_backend
 from visrep.visual.grammar import UnsupportedQuery
 from visrep.visual.open_student import OpenStudentBackend
@@ -40,10 +41,9 @@ def dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def backend(dirs: tuple[Path, Path]) -> OpenStudentBackend:
     images, student = dirs
     torch.set_num_threads(1)
-    built = load_student_backend(student, images, encoder=TinyEncoder(), proposals="annotations",
-                                 scenes={G: GQA})
-    assert isinstance(built, OpenStudentBackend)
-    return built
+    pixels = load_student_backend(student, images, encoder=TinyEncoder(), proposals="annotations",
+                                  scenes={G: GQA})
+    return OpenStudentBackend(pixels, AnnotationGrammar.from_scenes({G: GQA}))  # as make_backend builds it
 
 
 def test_annotated_boxes_are_the_proposals_and_any_text_is_scored(backend: OpenStudentBackend) -> None:

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from visrep.visual.grammar import PROGRAM_JOB, Question, UnsupportedQuery
+from visrep.visual.grammar import PROGRAM_JOB, SHAPES, Grammar, Question, UnsupportedQuery
 from visrep.visual.lexicon import ADJ, DERIVED, MEMBERS, NOUN, SIMILAR, Sense, WordNet, wordnet
 from visrep.world.predicates import DETERMINERS, OPEN_NOUNS
 from visrep.world.records import UNKNOWN, Scene, SceneObject
@@ -238,3 +238,19 @@ class AnnotationGrammar:
     def values(self, attribute: str) -> list[str]:
         """The annotated words of one category (a pixel backend's candidate answers)."""
         return sorted(a for a in self.attribute_words if self.category(a, attribute))
+
+
+def is_real(scenes: Mapping[str, Scene]) -> bool:
+    """Whether the scenes are real annotations (objects named, colours ``UNKNOWN``) rather than
+    the shapes world; ValueError when they mix both."""
+    kinds = {o.color == UNKNOWN for s in scenes.values() for o in s.objects}
+    if len(kinds) > 1:
+        raise ValueError("scenes mix the shapes world with real annotations (some objects have "
+                         "colours, some are UNKNOWN): one grammar cannot read both")
+    return kinds == {True}
+
+
+def grammar_for(scenes: Mapping[str, Scene]) -> Grammar:
+    """The grammar of the world the scenes come from: the shapes world's (``visrep.visual.
+    grammar``) or, for real annotations, this module's (WordNet loads only when it is used)."""
+    return AnnotationGrammar.from_scenes(scenes) if is_real(scenes) else SHAPES

@@ -123,9 +123,13 @@ def _oracle(scenes: dict[str, Scene], images_dir: Path, student_dir: str, propos
 
 
 def _student(scenes: dict[str, Scene], images_dir: Path, student_dir: str, proposals: str) -> VisualBackend:
+    from visrep.visual.annotations import AnnotationGrammar, grammar_for
+    from visrep.visual.open_student import OpenStudentBackend
     from visrep.visual.student import load_student_backend
 
-    return load_student_backend(student_dir, images_dir, proposals=proposals, scenes=scenes)
+    pixels = load_student_backend(student_dir, images_dir, proposals=proposals, scenes=scenes)
+    grammar = grammar_for(scenes)
+    return OpenStudentBackend(pixels, grammar) if isinstance(grammar, AnnotationGrammar) else pixels
 
 
 # ``visual.backend`` name → builder (imported lazily: the student pulls in torch models).

@@ -22,7 +22,7 @@ pixels), so two backends can disagree about an image, never about what was asked
 That is the grammar of the shapes world, whose words are ``visrep.world.predicates``'.  Real
 data (COCO, GQA, RefCOCO) annotates open English names and attribute words, read by the
 grammar of ``visrep.visual.annotations`` (WordNet behind it).  Which grammar a backend reads
-is chosen from the scenes it is given (:func:`grammar_for`), not from a setting: real
+is chosen from the scenes it is given (``visrep.visual.annotations.grammar_for``), not from a setting: real
 objects carry ``UNKNOWN`` colours, so the data says which world it is, and no setting can
 disagree with it.  Both satisfy :class:`Grammar`.
 """
@@ -30,12 +30,12 @@ disagree with it.  Both satisfy :class:`Grammar`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from visrep.world.predicates import ATTRIBUTES, Attrs, matches, parse_phrase
-from visrep.world.records import UNKNOWN, Scene, SceneObject
+from visrep.world.records import SceneObject
 
 _ATTRIBUTE = re.compile(
     r"^what (?:is the |are the )?(colou?r|shape|pattern|size)s?(?: of| is| are| does| do)? (.+?)(?: have)?$"
@@ -181,21 +181,3 @@ class ShapesGrammar:
 
 SHAPES = ShapesGrammar()
 
-
-def is_real(scenes: Mapping[str, Scene]) -> bool:
-    """Whether the scenes are real annotations (objects named, colours ``UNKNOWN``) rather than
-    the shapes world; ValueError when they mix both."""
-    kinds = {o.color == UNKNOWN for s in scenes.values() for o in s.objects}
-    if len(kinds) > 1:
-        raise ValueError("scenes mix the shapes world with real annotations (some objects have "
-                         "colours, some are UNKNOWN): one grammar cannot read both")
-    return kinds == {True}
-
-
-def grammar_for(scenes: Mapping[str, Scene]) -> Grammar:
-    """The grammar of the world the scenes come from (see the module doc)."""
-    if not is_real(scenes):
-        return SHAPES
-    from visrep.visual.annotations import AnnotationGrammar  # WordNet behind it: real data only
-
-    return AnnotationGrammar.from_scenes(scenes)

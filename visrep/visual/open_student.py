@@ -22,18 +22,14 @@ the shapes world: on real data they are a starting point, not a fit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from torch import Tensor
 
 from visrep.visual.annotations import AnnotationGrammar, Described
+from visrep.visual.student import ImageFeatures, StudentBackend
 from visrep.vlm.proposals import nms
 from visrep.vlm.text import plain_prompt
 from visrep.world.records import UNKNOWN, Box
-
-if TYPE_CHECKING:
-    from visrep.visual.student import ImageFeatures, StudentBackend
 
 _OPEN = "object"  # what an open phrase ("white things") is contrasted with
 

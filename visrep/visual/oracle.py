@@ -5,14 +5,15 @@ never the tool's.  In the shapes world, phrases mean what ``visrep.world.predica
 they mean (the same parser the task generators used, read through
 ``visrep.visual.grammar``), so the oracle and the answer key cannot disagree.  On real data
 (COCO, GQA, RefCOCO scenes) they are read against the annotated names and attribute words
-(``visrep.visual.annotations``); ``visrep.visual.grammar.grammar_for`` picks the grammar
-from the scenes.  Text outside the tools' grammar (a relation, a count, a whole question,
+(``visrep.visual.annotations``, whose ``grammar_for`` picks the grammar from the
+scenes).  Text outside the tools' grammar (a relation, a count, a whole question,
 an unknown word) raises ``UnsupportedQuery``, as in every backend.
 """
 
 from __future__ import annotations
 
-from visrep.visual.grammar import Grammar, grammar_for
+from visrep.visual.annotations import grammar_for
+from visrep.visual.grammar import Grammar
 from visrep.world.records import Box, Scene, SceneObject
 
 

@@ -24,9 +24,9 @@ How a phrase is scored (phrases and questions are read as the oracle reads them,
 - ``find`` keeps the proposals whose score passes a threshold calibrated on train scenes
   (the one maximising F1 over sampled phrases), then applies NMS.
 
-That is the shapes world.  On real data (scenes whose objects are named, ``visrep.visual.
-grammar.grammar_for``) the student scores any text through its text tower instead
-(``visrep.visual.open_student``), over the same cached features.
+That is the shapes world.  On real data (scenes whose objects are named,
+``visrep.visual.annotations.grammar_for``) the student scores any text through its text
+tower instead (``visrep.visual.open_student``), over the same cached features.
 
 The calibration (``T``, the threshold, the size cut) and the proposal detector live in
 the student dir (``visrep.vlm.student.StudentDir``: ``backend.json``, ``proposals.pt``);
@@ -48,9 +48,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from visrep.visual.annotations import AnnotationGrammar
-from visrep.visual.grammar import answer_question, grammar_for, noun_phrase, property_words
-from visrep.visual.open_student import OpenStudentBackend
+from visrep.visual.grammar import answer_question, noun_phrase, property_words
 from visrep.vlm.data import object_crop
 from visrep.vlm.proposals import load_proposals, nms
 from visrep.vlm.student import StudentDir, load_student
@@ -296,12 +294,12 @@ class StudentBackend:
 
 def load_student_backend(student_dir: str | Path, images_dir: Path, encoder: CropEncoder | None = None, *,
                          proposals: str = "network", scenes: Mapping[str, Scene] | None = None,
-                         ) -> StudentBackend | OpenStudentBackend:
+                         ) -> StudentBackend:
     """The backend over the student in ``student_dir`` (``encoder`` replaces it, for tests).
 
     ``proposals`` (``visual.proposals``) is ``network`` (the dir's detector) or
-    ``annotations`` (the boxes of ``scenes``).  Real-data ``scenes`` (``grammar_for``) get
-    the open-vocabulary backend (``visrep.visual.open_student``) over the same features.
+    ``annotations`` (the boxes of ``scenes``).  On real data, ``make_backend`` puts the
+    open-vocabulary backend (``visrep.visual.open_student``) over the one returned here.
     Raises FileNotFoundError (one line, naming the file and the command that makes it)
     when the proposal detector (with ``network``) or the calibration is missing.
     """
@@ -323,8 +321,4 @@ def load_student_backend(student_dir: str | Path, images_dir: Path, encoder: Cro
     proposer = (AnnotatedBoxes(scenes) if proposals == "annotations" and scenes is not None
                 else load_proposals(files.proposals, nms_iou=calibration.nms_iou))
     id_classes = json.loads(files.meta.read_text()).get("id_classes", ()) if files.has_student() else ()
-    backend = StudentBackend(images_dir, encoder, proposer, calibration, id_classes=id_classes)
-    grammar = grammar_for(scenes) if scenes else None
-    if isinstance(grammar, AnnotationGrammar):
-        return OpenStudentBackend(backend, grammar)
-    return backend
+    return StudentBackend(images_dir, encoder, proposer, calibration, id_classes=id_classes)
