@@ -12,6 +12,7 @@ from visrep.visual.annotations import AnnotationGrammar, grammar_for
 from visrep.visual.backend import make_backend
 from visrep.visual.grammar import SHAPES, UnsupportedQuery
 from visrep.visual.oracle import OracleBackend
+from visrep.visual.referee import Referee
 from visrep.world.records import UNKNOWN
 
 C, G = COCO.image_id, GQA.image_id
@@ -111,3 +112,10 @@ def test_the_scenes_choose_the_grammar() -> None:
     assert isinstance(grammar_for({C: COCO}), AnnotationGrammar)
     with pytest.raises(ValueError, match="mix"):
         grammar_for({C: COCO, SCENE.image_id: SCENE})
+
+
+def test_the_referee_reads_real_questions_as_the_oracle_does() -> None:
+    referee = Referee({G: GQA}, id_classes=("cart",), score_cut=0.5)
+    row = referee.judge("simple_query", G, WHOLE, ["What color is the cart?"], "brown")
+    assert row["agree"] and row["oracle"] == "brown"
+    assert row["objects"] == [[*CART.box, "cart"]] and row["split"] == "id"

@@ -11,28 +11,28 @@ from PIL import Image
 from real_scenes import GQA, TABLE, WHOLE
 from stand_in import TinyEncoder
 
-from visrep.visual.annotations import AnnotationGrammar
 from visrep.visual.backend import make_backend
 from visrep.visual.grammar import UnsupportedQuery
 from visrep.visual.open_student import OpenStudentBackend
 from visrep.visual.student import Calibration, StudentBackend, load_student_backend, save_calibration
-from visrep.vlm.student import StudentDir
+from visrep.vlm.models import create_model
+from visrep.vlm.student import StudentDir, save_student
 
 G = GQA.image_id
 
 
 @pytest.fixture(scope="module")
 def dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """An images dir holding the GQA-like scene's picture, and a student dir with only a
-    calibration: annotation proposals need no detector."""
+    """An images dir holding the GQA-like scene's picture, and a tiny random student's dir
+    with a calibration and no detector: annotation proposals need none."""
     root = tmp_path_factory.mktemp("open")
     (root / "images").mkdir()
     picture = Image.new("RGB", (GQA.width, GQA.height), (90, 140, 200))
     for i, obj in enumerate(GQA.objects):
         picture.paste((40 * i, 200 - 30 * i, 60), tuple(int(v) for v in obj.box))
     picture.save(root / "images" / f"{G}.png")
-    student = StudentDir(root / "student")
-    student.root.mkdir()
+    student = StudentDir(save_student(create_model("visrep-tiny-clip"), root / "student",
+                                      {"crop_margin": 0.1, "split_seed": 0}))
     save_calibration(Calibration(temperature=0.05, find_threshold=0.0), student.calibration)
     return root / "images", student.root
 
@@ -41,9 +41,9 @@ def dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def backend(dirs: tuple[Path, Path]) -> OpenStudentBackend:
     images, student = dirs
     torch.set_num_threads(1)
-    pixels = load_student_backend(student, images, encoder=TinyEncoder(), proposals="annotations",
-                                  scenes={G: GQA})
-    return OpenStudentBackend(pixels, AnnotationGrammar.from_scenes({G: GQA}))  # as make_backend builds it
+    built = make_backend("student", {G: GQA}, images, student_dir=str(student), proposals="annotations")
+    assert isinstance(built, OpenStudentBackend)
+    return built
 
 
 def test_annotated_boxes_are_the_proposals_and_any_text_is_scored(backend: OpenStudentBackend) -> None:
@@ -75,7 +75,7 @@ def test_make_backend_passes_the_proposals_setting(dirs: tuple[Path, Path]) -> N
     with pytest.raises(FileNotFoundError, match=r"backend\.json"):  # (no encoder here: the error comes first)
         make_backend("student", {G: GQA}, images, student_dir=str(images), proposals="annotations")
     with pytest.raises(FileNotFoundError, match=r"proposals\.pt"):  # the network needs its detector
-        make_backend("student", {G: GQA}, images, student_dir=str(student))
+        make_backend("student", {G: GQA}, images, student_dir=str(student), proposals="network")
     with pytest.raises(ValueError, match="unknown visual.proposals"):
         make_backend("student", {G: GQA}, images, student_dir=str(student), proposals="boxes")
 
