@@ -8,14 +8,17 @@ the world's scenes, and a query's words reach them through WordNet
 - **noun phrase**: ``[determiner] [attribute words] name`` ("the wooden table", "white
   cars", "people"), or attribute words alone ("white": any white object).  The last words
   name the object: an annotated name (up to three words, "traffic light") or one word
-  WordNet relates to annotated names.  A name matches when it is
-  the word, a form of it (plurals by WordNet's morphy: "cars", "men"), a synonym (they share
-  a sense: "automobile" ~ car), a kind of it ("vehicle" finds cars, "person" finds men), or
-  a member of it ("people" finds persons: WordNet's member meronym).  Only when no annotated
-  name is any of these is a word narrower than annotated names read as the nearest of them
-  ("man" over COCO, which annotates only "person", reads as person: the annotations cannot
-  tell more, and RefCOCO's expressions say "man" of its persons).  An annotated name is read
-  in its first (most frequent) WordNet sense.  "object(s)"/"thing(s)" leave the name open.
+  WordNet relates to annotated names.  Every annotated name is read in its first (most
+  frequent) WordNet sense; a query word that is, or is a form of, an annotated name means
+  that name (plurals by WordNet's morphy: "cars", "men"), any other word its senses that
+  WordNet's sense-tagged corpus attests.  A name matches when it is the word, a synonym
+  (they share a sense: "automobile" ~ car), a kind of it ("vehicle" finds cars, "person"
+  finds men), or a member of it ("people" finds persons: WordNet's member meronym).  Only
+  when no annotated name is any of these is a word narrower than annotated names read as
+  the nearest of them ("man" over COCO, which annotates only "person", reads as person: the
+  annotations cannot tell more, and RefCOCO's expressions say "man" of its persons).
+  "object(s)"/"thing(s)" leave the name open.  WordNet decides, quirks included: it files a
+  bus under public transport, not under vehicle, so "vehicles" finds no bus.
   Words before the name are attributes: an annotated attribute word, a form of one, or a
   WordNet synonym of one (they share their first sense: "big" ~ large); an object has the
   attribute when it is annotated with one of them.
@@ -90,6 +93,8 @@ class AnnotationGrammar:
         self._relations = frozenset(relations)
         self._lexicon = lexicon
         self._name_cache: dict[str, frozenset[str]] = {}
+        self._attribute_cache: dict[str, frozenset[str]] = {}
+        self._category_cache: dict[tuple[str, str], bool] = {}
 
     @classmethod
     def from_scenes(cls, scenes: Mapping[str, Scene]) -> AnnotationGrammar:
@@ -117,46 +122,65 @@ class AnnotationGrammar:
         senses = {n: self._first_sense(n, NOUN) for n in self.names}
         return {n: s for n, s in senses.items() if s is not None}
 
+    @cached_property
+    def _name_ancestry(self) -> dict[str, frozenset[Sense]]:
+        """Each annotated name's first sense and everything it is a kind of."""
+        return {n: self.lexicon.ancestors(s) for n, s in self._name_senses.items()}
+
     def names_for(self, word: str) -> frozenset[str]:
-        """The annotated names ``word`` (one noun, possibly of several words) may denote."""
+        """The annotated names ``word`` (one noun) may denote."""
         if word not in self._name_cache:
             self._name_cache[word] = self._names_for(word)
         return self._name_cache[word]
 
     def _names_for(self, word: str) -> frozenset[str]:
-        exact = {n for n in self.names if n == word}
-        senses = set(self.lexicon.senses(word, NOUN))
-        if not senses:
-            return frozenset(exact)
+        # A form that is itself an annotated name means that name, read as names are (first
+        # sense: "men" is man's plural here, not a workforce); other words in their attested senses.
+        named = [f for f in (word, *(b.replace("_", " ") for b in self.lexicon.base_forms(word, NOUN)))
+                 if f in self.names]
+        senses = ({self._name_senses[f] for f in named if f in self._name_senses} if named
+                  else set(self.lexicon.senses(word, NOUN, attested=True)))
         groups = {m for s in senses for m in self.lexicon.related(s, MEMBERS)}  # people → person
-        ancestry = {n: self.lexicon.ancestors(s) for n, s in self._name_senses.items()}
-        kinds = {n for n, up in ancestry.items() if up & (senses | groups)}
-        if exact or kinds:
-            return frozenset(exact | kinds)
+        kinds = {n for n, up in self._name_ancestry.items() if up & (senses | groups)}
+        if named or kinds or not senses:
+            return frozenset(named) | kinds
         # Narrower than every annotated name it relates to: the nearest annotated ancestors.
         above = self.lexicon.ancestors(self.lexicon.senses(word, NOUN)[0])
         broader = {n for n, s in self._name_senses.items() if s in above}
         return frozenset(n for n in broader
-                         if not any(m != n and self._name_senses[n] in ancestry[m] for m in broader))
+                         if not any(m != n and self._name_senses[n] in self._name_ancestry[m] for m in broader))
 
     def _annotated_name(self, words: str) -> frozenset[str]:
         """The annotated name ``words`` is, or the one it is a plural of ("traffic lights")."""
         forms = {words, *(f.replace("_", " ") for f in self.lexicon.base_forms(words, NOUN))}
         return frozenset(forms & self.names)
 
+    def _firsts(self, word: str) -> frozenset[Sense]:
+        """The word's first adjective and first noun sense (those it has)."""
+        return frozenset(s for pos in (ADJ, NOUN) if (s := self._first_sense(word, pos)) is not None)
+
+    @cached_property
+    def _attribute_firsts(self) -> dict[str, frozenset[Sense]]:
+        return {a: self._firsts(a) for a in self.attribute_words}
+
     def attributes_for(self, word: str) -> frozenset[str]:
         """The annotated attribute words that mean ``word``: itself, its base forms, and those
         sharing its first adjective or noun sense."""
-        forms = {word, *self.lexicon.base_forms(word, ADJ), *self.lexicon.base_forms(word, NOUN)}
-        found = {a for a in self.attribute_words if a in forms}
-        firsts = {s for pos in (ADJ, NOUN) if (s := self._first_sense(word, pos)) is not None}
-        found |= {a for a in self.attribute_words
-                  if firsts & {s for pos in (ADJ, NOUN) if (s := self._first_sense(a, pos)) is not None}}
-        return frozenset(found)
+        if word not in self._attribute_cache:
+            forms = {word, *(f.replace("_", " ") for pos in (ADJ, NOUN) for f in self.lexicon.base_forms(word, pos))}
+            firsts = self._firsts(word)
+            self._attribute_cache[word] = frozenset(
+                a for a, senses in self._attribute_firsts.items() if a in forms or firsts & senses)
+        return self._attribute_cache[word]
 
     def category(self, word: str, attribute: str) -> bool:
         """Whether the attribute word is a colour (``attribute`` "color") or a material: its
         first noun sense, or a noun its first adjective sense derives from, is filed there."""
+        if (word, attribute) not in self._category_cache:
+            self._category_cache[word, attribute] = self._category(word, attribute)
+        return self._category_cache[word, attribute]
+
+    def _category(self, word: str, attribute: str) -> bool:
         roots = {s for r in CATEGORIES[attribute] if (s := self._first_sense(r, NOUN)) is not None}
         nouns = [s for s in (self._first_sense(word, NOUN),) if s is not None]
         adj = self._first_sense(word, ADJ)

@@ -72,15 +72,18 @@ class WordNet:
         self._lines: dict[str, dict[int, str]] = {}
         self._entries: dict[Sense, _Entry] = {}  # senses parsed so far (a few hundred per run)
 
-    def _read_index(self, pos: str) -> dict[str, tuple[int, ...]]:
-        index: dict[str, tuple[int, ...]] = {}
+    def _read_index(self, pos: str) -> dict[str, tuple[tuple[int, ...], int]]:
+        """lemma → (its synset offsets, most frequent first; how many of them the sense-tagged
+        corpus attests)."""
+        index: dict[str, tuple[tuple[int, ...], int]] = {}
         with open(self._root / f"index.{_FILES[pos]}", encoding="utf-8") as f:
             for line in f:
                 if line.startswith(" "):  # the licence header
                     continue
                 fields = line.split()
                 n_senses, n_pointers = int(fields[2]), int(fields[3])
-                index[fields[0]] = tuple(int(o) for o in fields[6 + n_pointers:6 + n_pointers + n_senses])
+                offsets = tuple(int(o) for o in fields[6 + n_pointers:6 + n_pointers + n_senses])
+                index[fields[0]] = (offsets, int(fields[5 + n_pointers]))
         return index
 
     def _read_exceptions(self, pos: str) -> dict[str, tuple[str, ...]]:
@@ -95,10 +98,15 @@ class WordNet:
         forms += [word[:-len(old)] + new for old, new in _SUFFIXES[pos] if word.endswith(old)]
         return [f for f in dict.fromkeys(forms) if f in self._index[pos]]
 
-    def senses(self, word: str, pos: str) -> tuple[Sense, ...]:
-        """Every sense of every base form of ``word``, most frequent first."""
-        return tuple(dict.fromkeys(Sense(pos, o) for f in self.base_forms(word, pos)
-                                   for o in self._index[pos][f]))
+    def senses(self, word: str, pos: str, attested: bool = False) -> tuple[Sense, ...]:
+        """Every sense of every base form of ``word``, most frequent first; with ``attested``
+        only those WordNet's sense-tagged corpus has seen (the first one when it saw none),
+        which leaves out rare readings ("mouse" the device is not attested, the animal is)."""
+        chosen = []
+        for form in self.base_forms(word, pos):
+            offsets, tagged = self._index[pos][form]
+            chosen += offsets[:max(1, tagged)] if attested else offsets
+        return tuple(dict.fromkeys(Sense(pos, o) for o in chosen))
 
     def _data(self, pos: str) -> dict[int, str]:
         """The data file's lines by synset offset, read once on first use (the shipped files
