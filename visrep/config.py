@@ -72,7 +72,7 @@ class VisualConfig:
     the student dir (trained on the shapes world), or ``annotations``, the dataset's own boxes
     (the ground-truth-proposal setting of RefCOCO evaluation, for real images the detector
     does not apply to).  Which words the tools understand is not a setting: the scenes tell
-    (shapes world or real annotations, ``visrep.visual.grammar.grammar_for``).
+    (shapes world or real annotations, ``visrep.visual.annotations.grammar_for``).
     """
 
     backend: str = "oracle"

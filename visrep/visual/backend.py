@@ -144,7 +144,7 @@ def make_backend(name: str, scenes: dict[str, Scene], images_dir: Path,
     """Build the backend named by ``visual.backend``.
 
     ``scenes`` are the oracle's annotations, and tell every backend which grammar to read
-    (shapes world or real annotations, ``visrep.visual.grammar.grammar_for``); ``images_dir``
+    (shapes world or real annotations, ``visrep.visual.annotations.grammar_for``); ``images_dir``
     is for pixel backends; ``student_dir`` (``visual.student_dir``) is the distilled
     student's dir, which backend "student" needs, and ``proposals`` (``visual.proposals``)
     where its boxes come from: its detector (``network``) or the scenes (``annotations``).

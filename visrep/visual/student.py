@@ -5,8 +5,9 @@ proposal's crop, both computed once per image and cached.  Proposals come from
 ``visual.proposals``: ``network`` (default), the class-agnostic detector of
 ``visrep.vlm.proposals`` trained on the shapes world; ``annotations``, the dataset's own
 boxes (:class:`AnnotatedBoxes`: the ground-truth-proposal setting of RefCOCO evaluation,
-for real images the shapes-trained detector does not apply to).  A patch "contains" the proposals whose centre lies in
-its box, as the oracle's patch contains the objects whose centre does.
+for real images the shapes-trained detector does not apply to).  A patch "contains" the
+proposals whose centre lies in its box, as the oracle's patch contains the objects whose
+centre does.
 
 How a phrase is scored (phrases and questions are read as the oracle reads them, by
 ``visrep.visual.grammar``):
