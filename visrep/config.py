@@ -75,12 +75,18 @@ class VisualConfig:
     ``distill`` profile (one teacher, one student; cached, ``rayapps.distill.obtain_student``).
     ``oracle`` reads annotations; with the student it is also what ``attribute`` uses to tell
     a program's failures from the tools' (zero-reward programs are re-run under it).
+    ``proposals``: where the student's boxes come from: ``network``, the proposal detector in
+    the student dir (trained on the shapes world), or ``annotations``, the dataset's own boxes
+    (the ground-truth-proposal setting of RefCOCO evaluation, for real images the detector
+    does not apply to).  Which words the tools understand is not a setting: the scenes tell
+    (shapes world or real annotations, ``visrep.visual.annotations.grammar_for``).
     """
 
     backend: str = "oracle"
     student_dir: str = ""  # empty with backend=student: distilled here (configs/distill/<distill>.yaml), cached
     distill: str = "default"  # the distillation profile that makes the student when student_dir is empty
     attribute: bool = True  # with backend=student: re-run zero-reward programs under the oracle
+    proposals: typing.Literal["network", "annotations"] = "network"  # the student's boxes (see above)
 
 
 @dataclass(frozen=True)

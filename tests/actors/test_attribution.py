@@ -53,7 +53,7 @@ def test_a_right_program_failed_by_a_wrong_tool_is_a_tool_failure(world: Path, m
     scenes = load_scenes(world)
     x0, y0, x1, y1 = task.annotation["boxes"][0]
     target = next(o for o in scenes[task.images[0]].objects if list(o.box) == [x0, y0, x1, y1])
-    monkeypatch.setitem(BACKENDS, "blind", lambda scenes, images, student: ColourBlind(scenes, target.color))
+    monkeypatch.setitem(BACKENDS, "blind", lambda scenes, images, student, proposals: ColourBlind(scenes, target.color))
     visual = dataclasses.replace(CFG.visual, backend="blind", student_dir="", attribute=True)
     executor = ExecutorActor(str(world), visual, CFG.executor)
     right = Program(task.id, reference_program(task))

@@ -116,32 +116,39 @@ def call_tool(backend: VisualBackend, tool: str, image_id: str, box: Box,
     return spec.answer.freeze(answer)
 
 
-def _oracle(scenes: dict[str, Scene], images_dir: Path, student_dir: str) -> VisualBackend:
+def _oracle(scenes: dict[str, Scene], images_dir: Path, student_dir: str, proposals: str) -> VisualBackend:
     from visrep.visual.oracle import OracleBackend
 
-    return OracleBackend(scenes)
+    return OracleBackend(scenes)  # annotations are its boxes whatever ``proposals`` says
 
 
-def _student(scenes: dict[str, Scene], images_dir: Path, student_dir: str) -> VisualBackend:
+def _student(scenes: dict[str, Scene], images_dir: Path, student_dir: str, proposals: str) -> VisualBackend:
+    from visrep.visual.annotations import AnnotationGrammar, grammar_for
+    from visrep.visual.open_student import OpenStudentBackend
     from visrep.visual.student import load_student_backend
 
-    return load_student_backend(student_dir, images_dir)
+    pixels = load_student_backend(student_dir, images_dir, proposals=proposals, scenes=scenes)
+    grammar = grammar_for(scenes)
+    return OpenStudentBackend(pixels, grammar) if isinstance(grammar, AnnotationGrammar) else pixels
 
 
 # ``visual.backend`` name → builder (imported lazily: the student pulls in torch models).
-BACKENDS: dict[str, Callable[[dict[str, Scene], Path, str], VisualBackend]] = {
+BACKENDS: dict[str, Callable[[dict[str, Scene], Path, str, str], VisualBackend]] = {
     "oracle": _oracle,
     "student": _student,
 }
 
 
 def make_backend(name: str, scenes: dict[str, Scene], images_dir: Path,
-                 student_dir: str = "") -> VisualBackend:
+                 student_dir: str = "", proposals: str = "network") -> VisualBackend:
     """Build the backend named by ``visual.backend``.
 
-    ``scenes`` are for the oracle, ``images_dir`` for pixel backends; ``student_dir``
-    (``visual.student_dir``) is the distilled student's dir, which backend "student" needs.
+    ``scenes`` are the oracle's annotations, and tell every backend which grammar to read
+    (shapes world or real annotations, ``visrep.visual.annotations.grammar_for``); ``images_dir``
+    is for pixel backends; ``student_dir`` (``visual.student_dir``) is the distilled
+    student's dir, which backend "student" needs, and ``proposals`` (``visual.proposals``)
+    where its boxes come from: its detector (``network``) or the scenes (``annotations``).
     """
     if name not in BACKENDS:
         raise ValueError(f"unknown visual backend {name!r} (known: {', '.join(BACKENDS)})")
-    return BACKENDS[name](scenes, images_dir, student_dir)
+    return BACKENDS[name](scenes, images_dir, student_dir, proposals)

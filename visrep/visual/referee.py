@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from visrep.visual.backend import BOXES, FLOAT, TOOLS
-from visrep.visual.grammar import UnsupportedQuery, question
+from visrep.visual.grammar import UnsupportedQuery
 from visrep.visual.memo import MemoBackend
 from visrep.visual.oracle import OracleBackend
 from visrep.world.boxes import IOU_THRESHOLD, matched_ious, same_boxes
@@ -56,7 +56,7 @@ class Referee:
         if tool == "best_text_match":
             dominant = o.dominant(image_id, box)
             return [dominant] if dominant is not None else []
-        phrase = question(args[0]).phrase if tool == "simple_query" else args[0]
+        phrase = o.grammar.question(args[0]).phrase if tool == "simple_query" else args[0]
         objects = o.named(image_id, box, phrase)
         if tool == "find":
             for obj in o.inside(image_id, box):

@@ -1,9 +1,13 @@
 """The student backend: the visual API answered from pixels by proposals and a distilled CLIP.
 
-Every primitive reads one image's *proposals* (class-agnostic boxes from
-``visrep.vlm.proposals``) and the student's embedding of each proposal's crop, both
-computed once per image and cached.  A patch "contains" the proposals whose centre lies in
-its box, as the oracle's patch contains the objects whose centre does.
+Every primitive reads one image's *proposals* and the student's embedding of each
+proposal's crop, both computed once per image and cached.  Proposals come from
+``visual.proposals``: ``network`` (default), the class-agnostic detector of
+``visrep.vlm.proposals`` trained on the shapes world; ``annotations``, the dataset's own
+boxes (:class:`AnnotatedBoxes`: the ground-truth-proposal setting of RefCOCO evaluation,
+for real images the shapes-trained detector does not apply to).  A patch "contains" the
+proposals whose centre lies in its box, as the oracle's patch contains the objects whose
+centre does.
 
 How a phrase is scored (phrases and questions are read as the oracle reads them, by
 ``visrep.visual.grammar``):
@@ -21,6 +25,10 @@ How a phrase is scored (phrases and questions are read as the oracle reads them,
 - ``find`` keeps the proposals whose score passes a threshold calibrated on train scenes
   (the one maximising F1 over sampled phrases), then applies NMS.
 
+That is the shapes world.  On real data (scenes whose objects are named,
+``visrep.visual.annotations.grammar_for``) the student scores any text through its text
+tower instead (``visrep.visual.open_student``), over the same cached features.
+
 The calibration (``T``, the threshold, the size cut) and the proposal detector live in
 the student dir (``visrep.vlm.student.StudentDir``: ``backend.json``, ``proposals.pt``);
 ``visrep.visual.calibration.prepare_student_dir`` makes both, and
@@ -32,7 +40,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Protocol
@@ -48,9 +56,10 @@ from visrep.vlm.student import StudentDir, load_student
 from visrep.vlm.text import plain_prompt
 from visrep.world import image_path
 from visrep.world.predicates import ATTRIBUTES, Attrs
-from visrep.world.records import COLORS, PATTERNS, SHAPES, Box
+from visrep.world.records import COLORS, PATTERNS, SHAPES, Box, Scene
 
 PREPARE_COMMAND = "python -m rayapps.api_accuracy --student-dir {dir}"
+PROPOSALS = ("network", "annotations")  # visual.proposals: where the backend's boxes come from
 # The full descriptions a crop is classified over; size is read from the box instead.
 DESCRIPTIONS: tuple[tuple[str, str, str], ...] = tuple(itertools.product(PATTERNS, COLORS, SHAPES))
 
@@ -79,6 +88,17 @@ class Proposer(Protocol):
     def propose(self, images: list[Image.Image]) -> list[tuple[Tensor, Tensor]]:
         """Per image: boxes (N, 4) in its pixels and scores (N,)."""
         ...
+
+
+class AnnotatedBoxes:
+    """The scenes' annotated boxes as an image's proposals (``visual.proposals=annotations``)."""
+
+    def __init__(self, scenes: Mapping[str, Scene]) -> None:
+        self._scenes = scenes
+
+    def boxes(self, image_id: str) -> Tensor:
+        """(N, 4): the image's annotated boxes, in scene order."""
+        return torch.tensor([o.box for o in self._scenes[image_id].objects], dtype=torch.float32).view(-1, 4)
 
 
 @dataclass(frozen=True)
@@ -125,7 +145,7 @@ class ImageFeatures:
 class StudentBackend:
     """Answers every ``VisualBackend`` call from pixels: proposals, crops, the student."""
 
-    def __init__(self, images_dir: Path, encoder: CropEncoder, proposer: Proposer,
+    def __init__(self, images_dir: Path, encoder: CropEncoder, proposer: Proposer | AnnotatedBoxes,
                  calibration: Calibration, cache_images: int = 256, id_classes: Collection[str] = ()) -> None:
         self._images_dir = Path(images_dir)
         self.id_classes = frozenset(id_classes)  # the classes the student was distilled on (the rest are OOD)
@@ -161,7 +181,10 @@ class StudentBackend:
             return self._cache[image_id]
         with Image.open(image_path(self._images_dir.parent, image_id)) as im:
             picture = im.convert("RGB")
-        boxes, _ = self._proposer.propose([picture])[0]
+        if isinstance(self._proposer, AnnotatedBoxes):
+            boxes = self._proposer.boxes(image_id)
+        else:
+            boxes, _ = self._proposer.propose([picture])[0]
         if len(boxes):
             crops = [object_crop(picture, tuple(b), self.calibration.crop_margin) for b in boxes.tolist()]
             with torch.no_grad():
@@ -176,7 +199,7 @@ class StudentBackend:
             self._cache.popitem(last=False)
         return entry
 
-    def _inside(self, image_id: str, box: Box) -> tuple[ImageFeatures, Tensor]:
+    def inside(self, image_id: str, box: Box) -> tuple[ImageFeatures, Tensor]:
         """The image's cache and the indices of the proposals centred in ``box``."""
         entry = self.image_features(image_id)
         b = entry.boxes
@@ -211,7 +234,7 @@ class StudentBackend:
     def _found(self, image_id: str, box: Box, name: str) -> tuple[ImageFeatures, list[int]]:
         """Indices of the proposals in ``box`` that ``name`` matches, best first, after NMS."""
         attrs = noun_phrase(name)
-        entry, idx = self._inside(image_id, box)
+        entry, idx = self.inside(image_id, box)
         if len(idx) == 0:
             return entry, []
         scores = self._phrase_scores(entry, idx, attrs)
@@ -238,7 +261,7 @@ class StudentBackend:
     def best_text_match(self, image_id: str, box: Box, options: list[str]) -> str:
         """The option scoring highest on the region's largest proposal; ties go to the first."""
         parsed = [noun_phrase(o) for o in options]
-        entry, idx = self._inside(image_id, box)
+        entry, idx = self.inside(image_id, box)
         if len(idx) == 0:
             return options[0]
         b = entry.boxes[idx]
@@ -261,7 +284,7 @@ class StudentBackend:
         """The best probability of the phrase over the proposals in the box; -1.0 when the
         box holds no proposal."""
         attrs = noun_phrase(text)
-        entry, idx = self._inside(image_id, box)
+        entry, idx = self.inside(image_id, box)
         if len(idx) == 0:
             return -1.0
         return float(self._phrase_scores(entry, idx, attrs).max())
@@ -270,24 +293,33 @@ class StudentBackend:
 # ---------------------------------------------------------------- loading
 
 
-def load_student_backend(student_dir: str | Path, images_dir: Path,
-                         encoder: CropEncoder | None = None) -> StudentBackend:
+def load_student_backend(student_dir: str | Path, images_dir: Path, encoder: CropEncoder | None = None, *,
+                         proposals: str = "network", scenes: Mapping[str, Scene] | None = None,
+                         ) -> StudentBackend:
     """The backend over the student in ``student_dir`` (``encoder`` replaces it, for tests).
 
+    ``proposals`` (``visual.proposals``) is ``network`` (the dir's detector) or
+    ``annotations`` (the boxes of ``scenes``).  On real data, ``make_backend`` puts the
+    open-vocabulary backend (``visrep.visual.open_student``) over the one returned here.
     Raises FileNotFoundError (one line, naming the file and the command that makes it)
-    when the proposal detector or the calibration is missing.
+    when the proposal detector (with ``network``) or the calibration is missing.
     """
     if not str(student_dir):
         raise ValueError("visual.backend=student needs visual.student_dir (a distilled student "
                          "dir, made by `python -m rayapps.distill`)")
+    if proposals not in PROPOSALS:
+        raise ValueError(f"unknown visual.proposals {proposals!r} (known: {', '.join(PROPOSALS)})")
+    if proposals == "annotations" and scenes is None:
+        raise ValueError("visual.proposals=annotations needs the scenes whose boxes it proposes")
     files = StudentDir(Path(student_dir))
-    for path in (files.proposals, files.calibration):
+    for path in (files.proposals, files.calibration)[proposals == "annotations":]:
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing; make it with "
                                     f"`{PREPARE_COMMAND.format(dir=files.root)}`")
     if encoder is None:
         encoder = load_student(files.root)
     calibration = load_calibration(files.calibration)
-    proposer = load_proposals(files.proposals, nms_iou=calibration.nms_iou)
+    proposer = (AnnotatedBoxes(scenes) if proposals == "annotations" and scenes is not None
+                else load_proposals(files.proposals, nms_iou=calibration.nms_iou))
     id_classes = json.loads(files.meta.read_text()).get("id_classes", ()) if files.has_student() else ()
     return StudentBackend(images_dir, encoder, proposer, calibration, id_classes=id_classes)
