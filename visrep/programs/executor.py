@@ -259,7 +259,7 @@ def executor_for_world(world_dir: Path, visual: VisualConfig,
     referee over the world's scenes when ``visual.attribute`` and that backend reads pixels);
     the backend is built first, so the workers forked after it share its memory."""
     scenes = load_scenes(world_dir)
-    backend = make_backend(visual.backend, scenes, images_dir(world_dir), visual.student_dir)
+    backend = make_backend(visual.backend, scenes, images_dir(world_dir), visual.student_dir, visual.proposals)
     referee = None
     if visual.attribute and visual.backend != "oracle":
         pixels: PixelBackend = backend  # type: ignore[assignment]  (every backend but the oracle reads pixels)
