@@ -31,12 +31,19 @@ from rayapps.tracking import Tracker, summary_line
 from visrep.cli import Interrupted, cache_dir, run_main
 from visrep.config import Config, PromptConfig, load_config
 from visrep.distributed import free_port
-from visrep.policy.models import resolve_model
+from visrep.policy.models import check_prompt_lengths, resolve_model
 from visrep.programs.baselines import BASELINES, baselines_for
 from visrep.selftrain import trajectories as T
 from visrep.selftrain.attribution import attribution_metrics, write_calls
 from visrep.selftrain.corrections import check_joins_later, config_corrections, corrections_at
-from visrep.selftrain.examples import Seed, config_seeds, example_counts, program_examples, training_examples
+from visrep.selftrain.examples import (
+    Seed,
+    config_seeds,
+    example_counts,
+    longest_prompts,
+    program_examples,
+    training_examples,
+)
 from visrep.selftrain.filtering import select_for_training
 from visrep.selftrain.metrics import heldout_table, phase_metrics, solve_rate
 from visrep.selftrain.rundir import RunDir, check_run_dir, prepare_run_dir
@@ -230,6 +237,9 @@ class SelfTrain:
         self.world = world = run_world(self.rd.root, self.cfg.world)
         train, heldout = loop_tasks(world, self.cfg.world.kinds, self.cfg.selftrain.eval_tasks, self.cfg.run.seed,
                                     self.cfg.world.splits)
+        for what, prompt in (("prompt", self.cfg.prompt), ("probe prompt", self.cfg.warm_start.probe_prompt)):
+            check_prompt_lengths(base, longest_prompts((*train, *heldout), self.seeds, prompt),
+                                 self.cfg.policy.max_model_len, what)
         # the student last: when none is named it is distilled here (minutes at real size)
         visual, student = student_for_tools(self.cfg.visual, self.cfg.run.mlflow_uri)
         self.cfg = cfg = dataclasses.replace(self.cfg, visual=visual)

@@ -301,6 +301,8 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
     if tp in (int, float, str) and not (isinstance(value, tp) and not isinstance(value, bool)):
         hint = " (YAML reads yes/no/on/off/true/false as booleans: quote it)" if tp is str and isinstance(
             value, bool) else ""
+        if tp is float and isinstance(value, str) and _is_number(value):
+            hint = " (YAML reads 1e-2 as text: write 0.01 or 1.0e-2)"
         raise ConfigError(f"{path}: expected {tp.__name__}, got {value!r}{hint}")
     if path in RANGES and isinstance(value, (int, float)):
         low, high = RANGES[path]
@@ -308,6 +310,14 @@ def _coerce(value: Any, tp: Any, path: str) -> Any:
             bound = "> 0" if low == _POSITIVE else f"≥ {low}" if high == math.inf else f"between {low} and {high}"
             raise ConfigError(f"{path}: must be {bound}, got {value!r}")
     return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _build(cls: type, data: dict[str, Any], path: str) -> Any:

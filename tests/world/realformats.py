@@ -92,13 +92,13 @@ GQA_QUESTIONS = {
               ("astronaut", "Are there both a helmet and a flag in the picture?", "yes", "existAndC", "logical"),
               ("motorcycle", "What color is the motorcycle?", "red", "directOf", "query"),
               ("motorcycle", "Is the bench wooden?", "yes", "verifyAttr", "verify"),
-              ("motorcycle", "Is there a car in the image?", "no", "exist", "verify"),
+              ("motorcycle", "Is there a cat in the image?", "no", "exist", "verify"),
               ("camera", "What is the man holding?", "camera", "relS", "query"),
               ("camera", "Is the camera silver?", "yes", "verifyAttr", "verify"),
               ("coffee", "What is the spoon on?", "saucer", "relS", "query"),
               ("coffee", "Is there a cup on the saucer?", "yes", "relVerifyCr", "verify")],
     "val": [("cat", "What color is the nose?", "pink", "directOf", "query"),
-            ("cat", "Is there a dog in the image?", "no", "exist", "verify"),
+            ("cat", "Is there a bicycle in the image?", "no", "exist", "verify"),
             ("rocket", "Is the rocket white?", "yes", "verifyAttr", "verify"),
             ("rocket", "Is there a tower to the left of the rocket?", "yes", "relVerify", "verify")],
     "test": [("coffee", "Is there a spoon?", None, "exist", "verify")],
@@ -263,4 +263,78 @@ def write_coco(root: Path) -> dict[str, Any]:
         out["captions"][split] = _dump(root / "annotations" / f"captions_{split}2017.json",
                                        {**{k: instances[k] for k in ("info", "licenses", "images")},
                                         "annotations": captions})
+    return out
+
+
+# ---------------------------------------------------------------- ViperGPT-style programs
+
+# Programs a user brings for some training tasks (the seeds of the warm start), written as
+# ViperGPT's prompt writes them, in each world's vocabulary: task text -> body.
+SEEDS = {
+    "vqa": {
+        "Is the flag to the left of the woman?":
+            "image_patch = ImagePatch(image)\nflags = image_patch.find(\"flag\")\n"
+            "women = image_patch.find(\"woman\")\nif len(flags) == 0 or len(women) == 0:\n    return \"no\"\n"
+            "return bool_to_yesno(flags[0].horizontal_center < women[0].horizontal_center)",
+        "What color is the patch?":
+            "image_patch = ImagePatch(image)\npatches = image_patch.find(\"patch\")\nif len(patches) == 0:\n"
+            "    return image_patch.simple_query(\"What color is the patch?\")\n"
+            "return patches[0].simple_query(\"What color is the patch?\")",
+        "Are there both a helmet and a flag in the picture?":
+            "image_patch = ImagePatch(image)\n"
+            "return bool_to_yesno(image_patch.exists(\"helmet\") and image_patch.exists(\"flag\"))",
+        "What color is the motorcycle?":
+            "image_patch = ImagePatch(image)\nreturn image_patch.simple_query(\"What color is the motorcycle?\")",
+        "Is the bench wooden?":
+            "image_patch = ImagePatch(image)\nbenches = image_patch.find(\"bench\")\nif len(benches) == 0:\n"
+            "    return \"no\"\nreturn bool_to_yesno(benches[0].verify_property(\"bench\", \"wooden\"))",
+        "Is there a cat in the image?":
+            "image_patch = ImagePatch(image)\nreturn bool_to_yesno(image_patch.exists(\"cat\"))",
+        "Is the camera silver?":
+            "image_patch = ImagePatch(image)\ncameras = image_patch.find(\"camera\")\nif len(cameras) == 0:\n"
+            "    return \"no\"\nreturn bool_to_yesno(cameras[0].verify_property(\"camera\", \"silver\"))",
+        "Is there a cup on the saucer?":
+            "image_patch = ImagePatch(image)\ncups = image_patch.find(\"cup\")\n"
+            "saucers = image_patch.find(\"saucer\")\n"
+            "return bool_to_yesno(any(cup.overlaps_with(s.left, s.lower, s.right, s.upper) "
+            "for cup in cups for s in saucers))",
+    },
+    "detect": {
+        "red motorcycle": "image_patch = ImagePatch(image)\nreturn image_patch.find(\"motorcycle\")[0]",
+        "the motorbike in the middle":
+            "image_patch = ImagePatch(image)\nbikes = image_patch.find(\"motorcycle\")\n"
+            "return min(bikes, key=lambda b: abs(b.horizontal_center - image_patch.horizontal_center))",
+        "wooden bench behind the bike": "image_patch = ImagePatch(image)\nreturn image_patch.find(\"bench\")[0]",
+        "bicycle on the far left":
+            "image_patch = ImagePatch(image)\nbikes = image_patch.find(\"bicycle\")\n"
+            "return min(bikes, key=lambda b: b.horizontal_center)",
+        "man with the camera": "image_patch = ImagePatch(image)\nreturn image_patch.find(\"man\")[0]",
+        "guy on left":
+            "image_patch = ImagePatch(image)\npeople = image_patch.find(\"person\")\n"
+            "return min(people, key=lambda p: p.horizontal_center)",
+    },
+    "retrieve": {
+        "A smiling woman in an orange space suit stands in front of a flag.":
+            "image_patch = ImagePatch(image)\nreturn float(image_patch.exists(\"woman\"))",
+        "A red motorcycle parked in a garage beside a wooden bench.":
+            "image_patch = ImagePatch(image)\n"
+            "return float(image_patch.exists(\"motorcycle\")) + float(image_patch.exists(\"bench\"))",
+        "A cup of coffee on a red saucer with a spoon.":
+            "image_patch = ImagePatch(image)\n"
+            "return float(image_patch.exists(\"cup\")) + float(image_patch.exists(\"spoon\"))",
+        "Close up of a striped cat with green eyes.":
+            "image_patch = ImagePatch(image)\nreturn float(image_patch.exists(\"cat\"))",
+    },
+}
+
+
+def write_seeds(world: Path, kind: str, out: Path) -> Path:
+    """The kind's ``SEEDS`` as a seeds file (task id, kind, text, body) for the converted
+    ``world``'s training tasks of those texts."""
+    from visrep.world import load_tasks
+
+    by_text = {t.text: t for t in load_tasks(world, "train") if t.kind == kind}
+    lines = [json.dumps({"task_id": by_text[text].id, "kind": kind, "text": text, "body": body})
+             for text, body in SEEDS[kind].items()]
+    out.write_text("\n".join(lines) + "\n")
     return out

@@ -71,6 +71,21 @@ def resolve_model(cfg: PolicyConfig, cache_dir: Path) -> Path:
     return path
 
 
+def check_prompt_lengths(model_dir: Path, prompts: dict[str, str], max_model_len: int, what: str) -> None:
+    """Raise ValueError (one line, naming the task and the settings to change) when a prompt
+    has as many tokens as the policy's context, which vLLM refuses mid-run: hand-written
+    few-shot programs (ViperGPT's are long) can make a prompt outgrow a small model."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    for task_id, prompt in prompts.items():
+        n = len(tokenizer(prompt)["input_ids"])
+        if n >= max_model_len:
+            raise ValueError(f"the {what} of task {task_id} has {n} tokens, policy.max_model_len is "
+                             f"{max_model_len}: fewer few-shot examples or a shorter api_style for it, "
+                             "shorter seed programs, or a longer policy.max_model_len")
+
+
 def _is_model_dir(path: Path) -> bool:
     return (path / "config.json").is_file() and any(path.glob("*.safetensors"))
 

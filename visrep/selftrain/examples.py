@@ -12,6 +12,7 @@ from the tasks it still fails: ``visrep.selftrain.corrections``) share this form
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,16 @@ def few_shot_examples(seeds: list[Seed], kind: str, count: int) -> list[tuple[st
 def prompt_for(kind: str, text: str, seeds: list[Seed], cfg: PromptConfig) -> str:
     """The prompt of one task: the API, few-shot examples, then the task's header."""
     return render_prompt(kind, text, few_shot_examples(seeds, kind, cfg.few_shot), cfg.api_style)
+
+
+def longest_prompts(tasks: Iterable[Task], seeds: list[Seed], cfg: PromptConfig) -> dict[str, str]:
+    """Per task kind, the prompt of its task with the longest text (a kind's prompts differ
+    only in the text): the prompts to check against the policy's context length."""
+    longest: dict[str, Task] = {}
+    for task in tasks:
+        if task.kind not in longest or len(task.text) > len(longest[task.kind].text):
+            longest[task.kind] = task
+    return {t.id: prompt_for(t.kind, t.text, seeds, cfg) for t in longest.values()}
 
 
 def training_pair(kind: str, text: str, body: str, seeds: list[Seed], cfg: PromptConfig) -> Pair:
