@@ -230,8 +230,8 @@ def write_refcoco(root: Path) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- COCO captions
 
-COCO_IMAGES = {"train": {"astronaut": 1001, "motorcycle": 1002, "camera": 1003, "coffee": 1004, "cat": 1005},
-               "val": {"rocket": 2001, "brick": 2002, "grass": 2003, "gravel": 2004}}
+COCO_IMAGES = {"train": {"astronaut": 1001, "motorcycle": 1002, "camera": 1003, "brick": 1004, "gravel": 1005},
+               "val": {"cat": 2001, "coffee": 2002, "rocket": 2003, "grass": 2004}}
 CAPTIONS = {
     "astronaut": ["A smiling woman in an orange space suit stands in front of a flag.",
                   "An astronaut holding her helmet next to a model of the shuttle."],
@@ -319,11 +319,8 @@ SEEDS = {
         "A red motorcycle parked in a garage beside a wooden bench.":
             "image_patch = ImagePatch(image)\n"
             "return float(image_patch.exists(\"motorcycle\")) + float(image_patch.exists(\"bench\"))",
-        "A cup of coffee on a red saucer with a spoon.":
-            "image_patch = ImagePatch(image)\n"
-            "return float(image_patch.exists(\"cup\")) + float(image_patch.exists(\"spoon\"))",
-        "Close up of a striped cat with green eyes.":
-            "image_patch = ImagePatch(image)\nreturn float(image_patch.exists(\"cat\"))",
+        "A man in a dark coat looks through a camera on a tripod.":
+            "image_patch = ImagePatch(image)\nreturn float(image_patch.exists(\"man\"))",
     },
 }
 
