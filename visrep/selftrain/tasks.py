@@ -13,7 +13,8 @@ from visrep.cli import SetupError, resolve_path
 from visrep.config import WorldConfig
 from visrep.world import build_world_from, load_scenes, load_tasks
 from visrep.world.kinds import labelled
-from visrep.world.records import Task
+from visrep.world.loaders import in_split
+from visrep.world.records import HELDOUT, TRAIN_SPLIT, Task
 
 
 def world_dir(run_root: Path, cfg: WorldConfig) -> Path:
@@ -40,8 +41,9 @@ def loop_tasks(world: Path, kinds: Sequence[str], eval_tasks: int, seed: int,
     a seeded ``eval_tasks`` sample when that is set (evaluation is one greedy program per
     task, on every iteration).  Unlabelled tasks (a test file's questions) are left out:
     nothing can score them."""
-    train = [t for t in load_tasks(world, "train", splits) if t.kind in kinds and labelled(t)]
-    heldout = [t for t in load_tasks(world, "heldout", splits) if t.kind in kinds and labelled(t)]
+    tasks = [t for t in load_tasks(world) if t.kind in kinds and labelled(t)]  # read once: GB-size worlds
+    train = [t for t in tasks if in_split(t, TRAIN_SPLIT, splits)]
+    heldout = [t for t in tasks if in_split(t, HELDOUT, splits)]
     if eval_tasks:
         heldout = random.Random(seed).sample(heldout, min(eval_tasks, len(heldout)))
     if not train or not heldout:
