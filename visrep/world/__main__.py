@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from visrep.config import WorldConfig
-from visrep.world.build import WorldIndex, build_world
+from visrep.world.build import WorldIndex, build_world_from
 from visrep.world.convert import Source, convert, pairs
 
 # each dataset's file options: (flag, role, help)
@@ -56,10 +56,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _build(args: argparse.Namespace) -> WorldIndex:
-    params = {**dataclasses.asdict(WorldConfig()), "seed": args.seed,
-              "train_images": args.train_images, "heldout_images": args.heldout_images}
-    del params["dir"], params["splits"]
-    return build_world(args.out_dir, **params)
+    cfg = dataclasses.replace(WorldConfig(), seed=args.seed, train_images=args.train_images,
+                              heldout_images=args.heldout_images)
+    return build_world_from(args.out_dir, cfg)
 
 
 def _convert(args: argparse.Namespace) -> WorldIndex:

@@ -9,6 +9,7 @@ or to annotations by id (``Instances.annotations``).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -141,11 +142,18 @@ def _words(ann: dict, key: str, path: Path, where: str) -> list[str]:
 
 
 def _related(obj: SceneObject, ann: dict, index: dict[Any, int], path: Path) -> SceneObject:
-    """``obj`` with its annotation's relations, each to the index of the other object in the
-    scene (relations to crowd regions or unknown annotations are dropped)."""
+    """``obj`` with its annotation's relations (``with_relations``), checked to be a list."""
     relations = ann.get("relations", [])
     if not isinstance(relations, list):
         raise ValueError(f"{path}: annotation {ann.get('id')}: field 'relations' is not a list")
+    return with_relations(obj, relations, index)
+
+
+def with_relations(obj: SceneObject, relations: Any, index: dict[Any, int]) -> SceneObject:
+    """``obj`` with relations given as ``[{"name", "object": the other's id}]`` (GQA's scene
+    graphs, and the instances file written from them), each to the index of the other object
+    in the scene (``index``: id → index); one to an object not there (a crowd region, an
+    unknown id) is dropped."""
     pairs = tuple((r["name"], index[r["object"]]) for r in relations
                   if isinstance(r, dict) and isinstance(r.get("name"), str) and r.get("object") in index)
-    return SceneObject(obj.shape, obj.color, obj.size, obj.pattern, obj.box, obj.attributes, pairs) if pairs else obj
+    return dataclasses.replace(obj, relations=pairs) if pairs else obj

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from visrep.world.coco import with_relations
 from visrep.world.jsonio import field
 from visrep.world.kinds import question_task
 from visrep.world.records import UNKNOWN, Scene, SceneObject, Task
@@ -45,15 +46,10 @@ def _scene(image_id: str, graph: Any, path: Path) -> Scene:
     where = f"scene graph {image_id}"
     objects = field(graph, "objects", path, where, dict)
     index = {obj_id: n for n, obj_id in enumerate(objects)}
-    out = []
-    for obj_id, obj in objects.items():
-        plain = _object(obj, path, f"{where}: object {obj_id}")
-        relations = tuple((r["name"], index[r["object"]]) for r in obj.get("relations", [])
-                          if isinstance(r, dict) and isinstance(r.get("name"), str) and r.get("object") in index)
-        out.append(SceneObject(plain.shape, plain.color, plain.size, plain.pattern, plain.box,
-                               plain.attributes, relations))
+    out = tuple(with_relations(_object(obj, path, f"{where}: object {obj_id}"), obj.get("relations", []), index)
+                for obj_id, obj in objects.items())
     return Scene(image_id, field(graph, "width", path, where, int), field(graph, "height", path, where, int),
-                 tuple(out))
+                 out)
 
 
 def read_scene_graphs(path: Path) -> dict[str, Scene]:

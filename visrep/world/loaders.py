@@ -44,9 +44,9 @@ def in_split(task: Task, split: str | None, splits: Mapping[str, str] | None = N
     return split is None or task.split == split
 
 
-def load_tasks(root: Path, split: str | None = None, splits: Mapping[str, str] | None = None) -> list[Task]:
+def load_tasks(root: Path, split: str | None = None) -> list[Task]:
     """All tasks of the directory (by kind, in TASK_KINDS order), optionally of one split
-    (``in_split``, with the ``world.splits`` mapping)."""
+    (``in_split``; a run's ``world.splits`` mapping is applied by its caller, to tasks read once)."""
     root = Path(root)
     present = [(root / spec.file, spec.read) for spec in WORLD_KINDS.values() if (root / spec.file).is_file()]
     if not present:
@@ -54,7 +54,7 @@ def load_tasks(root: Path, split: str | None = None, splits: Mapping[str, str] |
                          "GQA, RefCOCO or COCO files as distributed: python -m visrep.world convert first")
     with _collector_paused():
         tasks = [t for path, read in present for t in read(path)]
-    return [t for t in tasks if in_split(t, split, splits)]
+    return [t for t in tasks if in_split(t, split)]
 
 
 @contextlib.contextmanager
