@@ -55,7 +55,8 @@ class SamplerActor:
             self.load(*policy)
         prompts = [prompt_for(t.kind, t.text, self._seeds, prompt) for t in tasks]
         outs = self._engine.sample(prompts, n=k, temperature=temperature, top_p=self._cfg.top_p,
-                                   max_tokens=self._cfg.max_tokens, seed=self._seed, stop=STOP)
+                                   top_k=self._cfg.top_k, max_tokens=self._cfg.max_tokens, seed=self._seed,
+                                   stop=STOP)
         programs = [
             [Program(task_id=task.id, source=extract_program(c.text), completion=c.text,
                      policy_version=self._version, logprob=c.logprob)

@@ -37,7 +37,8 @@ def make_prompts(count: int) -> list[str]:
 
 
 def hf_tokens_per_s(model_dir: Path, prompts: list[str], n: int, max_tokens: int,
-                    temperature: float, top_p: float, dtype: str, batch: int) -> tuple[float, int]:
+                    temperature: float, top_p: float, top_k: int, dtype: str,
+                    batch: int) -> tuple[float, int]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -52,7 +53,7 @@ def hf_tokens_per_s(model_dir: Path, prompts: list[str], n: int, max_tokens: int
         enc = tok(prompts[i:i + batch], return_tensors="pt", padding=True)  # (B, T)
         with torch.no_grad():
             out = model.generate(**enc, do_sample=True, temperature=temperature, top_p=top_p,
-                                 top_k=0, max_new_tokens=max_tokens, num_return_sequences=n,
+                                 top_k=top_k, max_new_tokens=max_tokens, num_return_sequences=n,
                                  pad_token_id=pad)  # (B*n, T + new)
         new = out[:, enc["input_ids"].shape[1]:]  # (B*n, new)
         # Count tokens up to and including the first EOS of each row (the rest is padding).
@@ -62,13 +63,14 @@ def hf_tokens_per_s(model_dir: Path, prompts: list[str], n: int, max_tokens: int
 
 
 def vllm_tokens_per_s(model_dir: Path, policy: PolicyConfig, prompts: list[str], n: int,
-                      max_tokens: int, temperature: float, top_p: float) -> tuple[float, int]:
+                      max_tokens: int, temperature: float, top_p: float,
+                      top_k: int) -> tuple[float, int]:
     sampler = VllmSampler(model_dir, policy, SamplerConfig(), seed=0)
     try:
         sampler.sample(prompts[:2], n=1, temperature=temperature, top_p=top_p, max_tokens=4,
                        seed=0, stop=[])  # warm-up
         out = sampler.sample(prompts, n=n, temperature=temperature, top_p=top_p,
-                             max_tokens=max_tokens, seed=0, stop=[])
+                             max_tokens=max_tokens, seed=0, stop=[], top_k=top_k)
         return sampler.tokens_per_s, sum(c.num_tokens for row in out for c in row)
     finally:
         sampler.close()
@@ -82,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--temperature", type=float, default=0.8)
-    ap.add_argument("--top-p", type=float, default=0.95)
+    ap.add_argument("--top-p", type=float, default=SamplerConfig.top_p)
+    ap.add_argument("--top-k", type=int, default=SamplerConfig.top_k, help="0: off")
     ap.add_argument("--dtype", default="auto", help="vLLM dtype: auto (from the hardware), bfloat16, float32")
     ap.add_argument("--hf-dtype", default="float32")
     ap.add_argument("--hf-batch", type=int, default=32, help="prompts per HF generate call")
@@ -92,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = resolve_model(policy, Path(args.cache_dir))
     prompts = make_prompts(args.prompts)
     hf, hf_tokens = hf_tokens_per_s(model_dir, prompts, args.n, args.max_tokens,
-                                    args.temperature, args.top_p, args.hf_dtype, args.hf_batch)
+                                    args.temperature, args.top_p, args.top_k, args.hf_dtype, args.hf_batch)
     vl, vl_tokens = vllm_tokens_per_s(model_dir, policy, prompts, args.n, args.max_tokens,
-                                      args.temperature, args.top_p)
+                                      args.temperature, args.top_p, args.top_k)
     print(f"sampler throughput ({args.model}, {args.prompts} prompts x n={args.n}, "
-          f"max_tokens={args.max_tokens}, T={args.temperature}, top_p={args.top_p}): "
+          f"max_tokens={args.max_tokens}, T={args.temperature}, top_p={args.top_p}, top_k={args.top_k}): "
           f"vLLM/HF = {vl / hf:.2f}x")
     print(f"  vLLM ({resolve_dtype(args.dtype)}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
     print(f"  HF generate ({args.hf_dtype}): {hf:8.1f} tok/s ({hf_tokens} tokens)")

@@ -92,7 +92,7 @@ def _run(cfg: Config, world: Path, tasks: list[Task], checkpoint: Path | None, b
         pools = Pools([], spawn_executors(cfg, world), spawn_scorers(cfg), cfg.visual.backend, attribution(cfg))
         return run_given(pools, tasks, BASELINES[baseline], phase=baseline, batch_tasks=cfg.sampler.batch_tasks)
     pools = spawn_pools(cfg, world, checkpoint, 0, config_seeds(cfg.warm_start.seeds_file))
-    return run_eval(pools, tasks, iteration=0, prompt=cfg.prompt, batch_tasks=cfg.sampler.batch_tasks)
+    return run_eval(pools, tasks, iteration=0, prompt=cfg.prompt, batch_tasks=cfg.sampler.greedy_batch_tasks)
 
 
 def evaluate(args: argparse.Namespace) -> int:

@@ -205,7 +205,7 @@ class SelfTrain:
         if not self.rd.done(0, FEWSHOT):
             self._load_policy(base, 0)
             out = run_eval(self.pools, heldout, iteration=0, prompt=self.cfg.warm_start.probe_prompt,
-                           batch_tasks=self.cfg.sampler.batch_tasks, phase=FEWSHOT)
+                           batch_tasks=self.cfg.sampler.greedy_batch_tasks, phase=FEWSHOT)
             metrics = self._finish_phase(0, FEWSHOT, out)
             print(f"baseline {FEWSHOT} (base model, probe prompt) held-out accuracy: {summary_line(metrics, FEWSHOT)}")
 
@@ -213,7 +213,7 @@ class SelfTrain:
         self._load_policy(self.rd.checkpoint(i).resolve(), i)
         assert self.pools is not None
         out = run_eval(self.pools, heldout, iteration=i, prompt=self.cfg.prompt,
-                       batch_tasks=self.cfg.sampler.batch_tasks)
+                       batch_tasks=self.cfg.sampler.greedy_batch_tasks)
         metrics = self._finish_phase(i, "eval", out)
         print(f"iteration {i} held-out accuracy: {summary_line(metrics, 'eval')}")
 

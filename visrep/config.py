@@ -132,10 +132,22 @@ class SamplerConfig:
 
     k: int = 4
     temperature: float = 0.8
-    top_p: float = 0.95
+    # Truncation by top-k, not nucleus: on CPU vLLM's top-p sorts the 49k-token vocabulary
+    # for every sequence at every step, ~30 % of all sampling time in a profiled grow phase;
+    # top-k takes the k largest without a sort.  ``top_p`` 1.0 / ``top_k`` 0: off.
+    top_p: float = 1.0
+    top_k: int = 50
     max_tokens: int = 160
     kv_cache_gib: float = 2.0  # CPU: vLLM's KV cache, allocated (and zeroed) at every engine start
     batch_tasks: int = 32
+
+    @property
+    def greedy_batch_tasks(self) -> int:
+        """Tasks per sampler call when each task gets one greedy program (evaluation, the
+        few-shot baseline): ``batch_tasks`` x ``k``, so the engine decodes as many sequences
+        at once as in grow; on CPU 24 sequences at a time decoded at 0.65-0.75x the rate
+        of 96."""
+        return self.batch_tasks * self.k
 
 
 @dataclass(frozen=True)
@@ -254,6 +266,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "policy.max_model_len": (64, math.inf),
     "sampler.temperature": (0, 10),
     "sampler.top_p": (0.01, 1),
+    "sampler.top_k": (0, math.inf),
     "learner.zero_stage": (0, 3),
     "learner.max_len": (16, math.inf),
 }

@@ -1,8 +1,10 @@
 """build_batch on a character tokenizer (hand-checkable) and on the real SmolLM2 one."""
 
+import random
+
 import torch
 
-from visrep.policy.sft import IGNORE_INDEX, build_batch
+from visrep.policy.sft import IGNORE_INDEX, build_batch, length_grouped_order
 
 
 class CharTokenizer:
@@ -49,3 +51,24 @@ def test_real_tokenizer_labels_are_the_completion_tokens(tiny_dir):
     assert tok.decode(kept[:-1]) == completion
     assert batch["input_ids"].dtype == torch.long
     assert batch["input_ids"].shape == batch["labels"].shape == batch["attention_mask"].shape
+
+
+def _padded_positions(lengths: list[int], order: list[int], batch: int) -> int:
+    return sum(batch_len * max(lengths[i] for i in chunk)
+               for chunk in (order[j:j + batch] for j in range(0, len(order), batch))
+               for batch_len in [len(chunk)])
+
+
+def test_length_grouped_order_is_a_seeded_shuffle_with_little_padding():
+    rng = random.Random(0)
+    lengths = [rng.choice([20, 30, 200, 400]) + rng.randrange(10) for _ in range(400)]
+    order = length_grouped_order(lengths, batch_size=8, seed=3)
+    assert sorted(order) == list(range(400))
+    assert order == length_grouped_order(lengths, batch_size=8, seed=3)
+    assert order != length_grouped_order(lengths, batch_size=8, seed=4)
+    shuffled = list(range(400))
+    random.Random(3).shuffle(shuffled)
+    real = sum(lengths)
+    # random order pads every batch to its longest member; grouped batches hardly pad
+    assert _padded_positions(lengths, shuffled, 8) > 1.5 * real
+    assert _padded_positions(lengths, order, 8) < 1.1 * real

@@ -11,15 +11,16 @@ Batch semantics: ``LearnerConfig.batch_size`` is the GLOBAL batch (examples per 
 step across all ranks); each rank's micro batch is ``batch_size // world_size`` (≥ 1).
 Each epoch the examples are shuffled with a seed all ranks share (the caller's ``seed`` and
 the epoch: the self-training job passes ``run.seed`` and the iteration, so seeds differ in
-what they train on and a resumed iteration shuffles as the first attempt did), padded by wrapping
-around to a multiple of the world size (as ``DistributedSampler``), and rank ``r`` takes
-every ``world_size``-th example from ``r`` — so all ranks take the same number of steps.
+what they train on and a resumed iteration shuffles as the first attempt did) and grouped by
+length, so that each global batch holds examples of similar length (little padding); the order
+is padded by wrapping around to a multiple of the world size (as ``DistributedSampler``), and
+rank ``r`` takes every ``world_size``-th example from ``r`` — so all ranks take the same number
+of steps, and each rank's micro batch comes from the same global batch.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import shutil
 import tempfile
 import time
@@ -29,7 +30,7 @@ from visrep.config import LearnerConfig
 from visrep.distributed import close_group, open_group
 from visrep.hardware import resolve_bf16
 from visrep.policy.models import replace_dir
-from visrep.policy.sft import ATTENTION_MASK, build_batch
+from visrep.policy.sft import ATTENTION_MASK, encode_example, length_grouped_order, pad_batch, pad_id_of
 
 
 def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
@@ -86,19 +87,20 @@ class DeepSpeedLearner:
         for group in self.engine.optimizer.param_groups:
             group["lr"] = lr
 
-    def _shard(self, examples: list[tuple[str, str]], seed: int) -> list[tuple[str, str]]:
-        order = list(range(len(examples)))
-        random.Random(seed).shuffle(order)
+    def _shard(self, lengths: list[int], seed: int) -> list[int]:
+        """This rank's example indices for one epoch, in training order."""
+        order = length_grouped_order(lengths, self.micro_batch * self.world_size, seed)
         total = math.ceil(len(order) / self.world_size) * self.world_size
         order = (order * math.ceil(total / len(order)))[:total]
-        return [examples[i] for i in order[self.rank::self.world_size]]
+        return order[self.rank::self.world_size]
 
     def train(self, examples: list[tuple[str, str]], epochs: int, lr: float | None = None,
               seed: int = 0, progress: bool = True) -> dict:
         """SFT for ``epochs`` passes; returns loss (mean), first/last loss, steps, tokens/s.
 
         Losses are averaged over ranks; ``tokens`` counts every non-padding token all ranks
-        processed (prompt included: that is the compute), ``tokens_per_s`` = tokens / seconds.
+        processed (prompt included: that is the compute), ``tokens_per_s`` = tokens / seconds,
+        ``padding`` the positions the forward passes computed per such token (1.0: none).
         """
         import torch
         import torch.distributed as dist
@@ -109,17 +111,21 @@ class DeepSpeedLearner:
         self._set_lr(self.cfg.lr if lr is None else lr)
         self.engine.train()
         device = self.engine.device
+        encoded = [encode_example(self.tokenizer, p, c, self.cfg.max_len) for p, c in examples]
+        lengths = [len(ids) for ids, _ in encoded]
+        pad_id = pad_id_of(self.tokenizer)
         per_epoch = math.ceil(math.ceil(len(examples) / self.world_size) / self.micro_batch)
         bar = tqdm(total=per_epoch * epochs, desc="sft", disable=not progress or self.rank != 0,
                    leave=False)
         losses: list[float] = []
-        tokens = 0
+        tokens = positions = 0
         start = time.perf_counter()
         for epoch in range(epochs):
-            shard = self._shard(examples, seed=seed * 1000 + epoch)
+            shard = self._shard(lengths, seed=seed * 1000 + epoch)
             for i in range(0, len(shard), self.micro_batch):
-                batch = build_batch(self.tokenizer, shard[i:i + self.micro_batch], self.cfg.max_len)
+                batch = pad_batch([encoded[j] for j in shard[i:i + self.micro_batch]], pad_id)
                 tokens += int(batch[ATTENTION_MASK].sum())
+                positions += batch[ATTENTION_MASK].numel()
                 batch = {k: v.to(device) for k, v in batch.items()}
                 loss = self.engine(**batch).loss
                 self.engine.backward(loss)
@@ -129,7 +135,8 @@ class DeepSpeedLearner:
                 bar.set_postfix(loss=f"{losses[-1]:.3f}")
         bar.close()
         seconds = time.perf_counter() - start
-        stats = torch.tensor([sum(losses), losses[0], losses[-1], float(tokens)], dtype=torch.float64)
+        stats = torch.tensor([sum(losses), losses[0], losses[-1], float(tokens), float(positions)],
+                             dtype=torch.float64)
         if self.world_size > 1:
             dist.all_reduce(stats)
             stats[:3] /= self.world_size
@@ -140,6 +147,7 @@ class DeepSpeedLearner:
             "last_loss": float(stats[2]),
             "steps": steps,
             "tokens": int(stats[3]),
+            "padding": float(stats[4] / stats[3]),
             "seconds": seconds,
             "tokens_per_s": float(stats[3]) / seconds if seconds > 0 else 0.0,
         }

@@ -63,6 +63,10 @@ class VllmSampler:
             # with its own seed is prefilled in chunks; whole-prompt prefill avoids it.
             kwargs["enable_chunked_prefill"] = False
             kwargs["max_num_batched_tokens"] = max(self.policy.max_model_len, 4096)
+            # Prefix caching shares whole KV blocks only: with the CPU default of 128 tokens
+            # the K samples of a ~20-token loop prompt each recomputed it; 32 measured
+            # 165 vs 137 tok/s on the loop's prompts.
+            kwargs["block_size"] = 32
         with _inspect_models_in_process(on_cpu=not torch.cuda.is_available()):
             self._llm = LLM(
                 model=str(model_dir),
@@ -77,7 +81,7 @@ class VllmSampler:
 
     def sample(self, prompts: list[str], n: int, temperature: float, top_p: float,
                max_tokens: int, seed: int | None = None,
-               stop: list[str] | tuple[str, ...] = STOP) -> list[list[Completion]]:
+               stop: list[str] | tuple[str, ...] = STOP, top_k: int = 0) -> list[list[Completion]]:
         """``n`` completions per prompt (1 when ``temperature == 0``: greedy).
 
         ``stop`` defaults to the end of a program in the prompt format
@@ -98,6 +102,7 @@ class VllmSampler:
                 n=n,
                 temperature=temperature,
                 top_p=1.0 if greedy else top_p,
+                top_k=0 if greedy else top_k,
                 max_tokens=max_tokens,
                 seed=None if seed is None else seed + i * n,
                 stop=list(stop),

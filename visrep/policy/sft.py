@@ -45,8 +45,16 @@ def build_batch(tokenizer, examples: list[tuple[str, str]], max_len: int) -> dic
     """
     if not examples:
         raise ValueError("build_batch: no examples")
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    encoded = [encode_example(tokenizer, p, c, max_len) for p, c in examples]
+    return pad_batch([encode_example(tokenizer, p, c, max_len) for p, c in examples], pad_id_of(tokenizer))
+
+
+def pad_id_of(tokenizer) -> int:
+    """The id right padding uses (EOS where the tokenizer has no pad token: masked anyway)."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+def pad_batch(encoded: list[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """``encode_example`` outputs as one right-padded batch (see ``build_batch``)."""
     T = max(len(ids) for ids, _ in encoded)
     B = len(encoded)
     input_ids = torch.full((B, T), pad_id, dtype=torch.long)  # (B, T)
@@ -58,3 +66,16 @@ def build_batch(tokenizer, examples: list[tuple[str, str]], max_len: int) -> dic
         attention_mask[row, :n] = 1
         labels[row, n_prompt:n] = torch.tensor(ids[n_prompt:])
     return {INPUT_IDS: input_ids, ATTENTION_MASK: attention_mask, LABELS: labels}
+
+
+def length_grouped_order(lengths: list[int], batch_size: int, seed: int) -> list[int]:
+    """A shuffled order of the examples in which every ``batch_size`` consecutive ones have
+    similar lengths (transformers' length grouping: shuffle, then sort within mega-batches).
+
+    Why: a right-padded batch computes its longest example's length for every row; on the
+    loop's mix of short programs and long seeds a random order made padding ~1.5x the real
+    tokens, all of it compute the learner spent for nothing."""
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    generator = torch.Generator().manual_seed(seed)
+    return list(get_length_grouped_indices(lengths, batch_size, generator=generator))
