@@ -161,7 +161,8 @@ class SelfTrain:
                   f"(< {ws.min_solve_rate:.0%}): warm start on {len(self.seeds)} seed programs")
             t0 = time.perf_counter()
             examples = program_examples(self.seeds, self.seeds, self.cfg.prompt)
-            stats = self._train(base, ckpt, examples, ws.epochs, ws.lr, 0)
+            epochs = ws.epochs_for(len(examples), self.cfg.learner.batch_size)
+            stats = self._train(base, ckpt, examples, epochs, ws.lr, 0)
             info.update({f"init/{k}": v for k, v in stats.items()})
             info["time/warm_start_s"] = time.perf_counter() - t0
         else:

@@ -170,8 +170,17 @@ class WarmStartConfig:
     probe_prompt: PromptConfig = field(default_factory=lambda: PromptConfig(few_shot=3, api_style="full"))
     min_solve_rate: float = 0.10
     epochs: int = 3
+    # At least this many optimiser steps, epochs repeated until there are: a small seed file
+    # (8 GQA programs: 3 steps in 3 epochs) left the policy writing prose, not programs.
+    min_steps: int = 18
     lr: float = 1e-4
     probe_tasks: int = 32
+
+    def epochs_for(self, examples: int, batch_size: int) -> int:
+        """Epochs over ``examples`` seed programs in global batches of ``batch_size``:
+        ``epochs``, or more where that would be fewer than ``min_steps`` steps."""
+        per_epoch = max(1, math.ceil(examples / batch_size))
+        return max(self.epochs, math.ceil(self.min_steps / per_epoch))
 
 
 @dataclass(frozen=True)
@@ -245,7 +254,7 @@ _POSITIVE = 1e-12
 RANGES: dict[str, tuple[float, float]] = {
     **{key: (0, math.inf) for key in (
         "run.iterations", "executor.max_output_chars", "executor.memo_images", "prompt.few_shot",
-        "warm_start.probe_prompt.few_shot", "warm_start.epochs", "selftrain.max_per_task", "selftrain.eval_tasks",
+        "warm_start.probe_prompt.few_shot", "warm_start.epochs", "warm_start.min_steps", "selftrain.max_per_task", "selftrain.eval_tasks",
         "selftrain.corrections_from", "redistill.every", "resources.sampler_gpus", "resources.learner_gpus",
         "resources.max_restarts")},
     **{key: (1, math.inf) for key in (
