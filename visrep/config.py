@@ -254,7 +254,8 @@ _POSITIVE = 1e-12
 RANGES: dict[str, tuple[float, float]] = {
     **{key: (0, math.inf) for key in (
         "run.iterations", "executor.max_output_chars", "executor.memo_images", "prompt.few_shot",
-        "warm_start.probe_prompt.few_shot", "warm_start.epochs", "warm_start.min_steps", "selftrain.max_per_task", "selftrain.eval_tasks",
+        "warm_start.probe_prompt.few_shot", "warm_start.epochs", "warm_start.min_steps",
+        "selftrain.max_per_task", "selftrain.eval_tasks",
         "selftrain.corrections_from", "redistill.every", "resources.sampler_gpus", "resources.learner_gpus",
         "resources.max_restarts")},
     **{key: (1, math.inf) for key in (
