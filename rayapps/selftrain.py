@@ -146,7 +146,8 @@ class SelfTrain:
         return stats
 
     def _init(self, base: Path, train: list[Task]) -> None:
-        """Iteration 0: probe few-shot prompting; warm-start on seeds if it solves too little."""
+        """Iteration 0: probe few-shot prompting; warm-start on seeds if it solves too little
+        or the loop samples from another prompt than the probe's."""
         ws = self.cfg.warm_start
         probe = probe_tasks(train, ws.probe_tasks, self.cfg.run.seed)
         self._load_policy(base, 0)
@@ -154,11 +155,19 @@ class SelfTrain:
                           ws.probe_prompt)
         T.write_rows(out.rows, self.rd.trajectories(0, "probe"))
         rate = solve_rate(out.rows)
-        info: dict[str, Any] = {"init/probe_solved": rate, "init/warm_start": float(rate < ws.min_solve_rate)}
+        # The probe's prompt shows the API and worked examples; when the loop samples from
+        # another prompt, what the base model solves with the probe's says nothing of what it
+        # writes from the loop's (a GQA run skipped the warm start on 1 of 10 probe tasks and
+        # then sampled prose).  min_solve_rate 0: never warm-start.
+        other_prompt = self.cfg.prompt != ws.probe_prompt
+        warm = ws.min_solve_rate > 0 and (rate < ws.min_solve_rate or other_prompt)
+        info: dict[str, Any] = {"init/probe_solved": rate, "init/warm_start": float(warm)}
         ckpt = self.rd.checkpoint(0)
-        if rate < ws.min_solve_rate:
+        if warm:
+            why = (f"< {ws.min_solve_rate:.0%}" if rate < ws.min_solve_rate
+                   else "but the loop samples from another prompt (`prompt`)")
             print(f"few-shot prompting solved {rate:.0%} of {len(probe)} probe tasks "
-                  f"(< {ws.min_solve_rate:.0%}): warm start on {len(self.seeds)} seed programs")
+                  f"({why}): warm start on {len(self.seeds)} seed programs")
             t0 = time.perf_counter()
             examples = program_examples(self.seeds, self.seeds, self.cfg.prompt)
             epochs = ws.epochs_for(len(examples), self.cfg.learner.batch_size)
