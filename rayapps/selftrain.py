@@ -47,7 +47,7 @@ from visrep.selftrain.examples import (
 from visrep.selftrain.filtering import select_for_training
 from visrep.selftrain.metrics import heldout_table, phase_metrics, solve_rate
 from visrep.selftrain.rundir import RunDir, check_run_dir, prepare_run_dir
-from visrep.selftrain.tasks import loop_tasks, probe_tasks, run_world
+from visrep.selftrain.tasks import loop_tasks, probe_tasks, run_world, warm_start_reason
 from visrep.world.records import Task
 
 FEWSHOT = "fewshot"  # the few-shot base model's row (a phase name, like the baselines')
@@ -155,17 +155,10 @@ class SelfTrain:
                           ws.probe_prompt)
         T.write_rows(out.rows, self.rd.trajectories(0, "probe"))
         rate = solve_rate(out.rows)
-        # The probe's prompt shows the API and worked examples; when the loop samples from
-        # another prompt, what the base model solves with the probe's says nothing of what it
-        # writes from the loop's (a GQA run skipped the warm start on 1 of 10 probe tasks and
-        # then sampled prose).  min_solve_rate 0: never warm-start.
-        other_prompt = self.cfg.prompt != ws.probe_prompt
-        warm = ws.min_solve_rate > 0 and (rate < ws.min_solve_rate or other_prompt)
-        info: dict[str, Any] = {"init/probe_solved": rate, "init/warm_start": float(warm)}
+        why = warm_start_reason(rate, ws, self.cfg.prompt)
+        info: dict[str, Any] = {"init/probe_solved": rate, "init/warm_start": float(bool(why))}
         ckpt = self.rd.checkpoint(0)
-        if warm:
-            why = (f"< {ws.min_solve_rate:.0%}" if rate < ws.min_solve_rate
-                   else "but the loop samples from another prompt (`prompt`)")
+        if why:
             print(f"few-shot prompting solved {rate:.0%} of {len(probe)} probe tasks "
                   f"({why}): warm start on {len(self.seeds)} seed programs")
             t0 = time.perf_counter()

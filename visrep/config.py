@@ -164,7 +164,8 @@ class LearnerConfig:
 
 @dataclass(frozen=True)
 class WarmStartConfig:
-    """Seed programs (the paper's human corrections) used when few-shot fails."""
+    """Seed programs (the paper's human corrections) used when few-shot fails, or when the
+    loop's prompt is not the probe's (the probe then shows nothing of what the loop samples)."""
 
     seeds_file: str = "configs/seeds/programs.jsonl"
     probe_prompt: PromptConfig = field(default_factory=lambda: PromptConfig(few_shot=3, api_style="full"))

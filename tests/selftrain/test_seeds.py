@@ -26,7 +26,7 @@ from visrep.selftrain.examples import (
     training_examples,
     training_pair,
 )
-from visrep.selftrain.tasks import loop_tasks, probe_tasks, run_world
+from visrep.selftrain.tasks import loop_tasks, probe_tasks, run_world, warm_start_reason
 from visrep.visual.backend import make_backend
 from visrep.world import build_world_from, load_scenes, load_tasks
 
@@ -133,3 +133,21 @@ def test_shipped_corrections_are_at_most_fifty_correct_programs_for_training_tas
     for c in corrections:
         source = "def execute_command(image):\n" + "".join(f"    {line}\n" for line in c.body.splitlines())
         assert score(tasks[c.task_id], execute(source, tasks[c.task_id], backend, sizes, ExecutorConfig())).value == 1.0
+
+
+def test_warm_start_when_the_probe_fails_or_measured_another_prompt() -> None:
+    ws, prompt = CFG.warm_start, CFG.prompt
+    assert prompt != ws.probe_prompt  # the default loop samples from the task alone
+    assert warm_start_reason(0.0, ws, prompt).startswith("< 10%")
+    # a probe success with the few-shot prompt does not carry over to the loop's prompt
+    assert "another prompt" in warm_start_reason(0.5, ws, prompt)
+    assert warm_start_reason(0.5, ws, ws.probe_prompt) == ""  # the loop samples the probe's prompt
+    assert warm_start_reason(0.0, replace(ws, min_solve_rate=0.0), prompt) == ""  # never
+
+
+def test_warm_start_takes_at_least_min_steps() -> None:
+    ws = replace(CFG.warm_start, epochs=3, min_steps=18)
+    assert ws.epochs_for(41, 8) == 3  # 6 steps an epoch: 18 already
+    assert ws.epochs_for(8, 8) == 18  # one step an epoch (8 GQA seeds)
+    assert ws.epochs_for(20, 8) == 6
+    assert replace(ws, min_steps=0).epochs_for(8, 8) == 3

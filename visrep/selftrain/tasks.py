@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from visrep.cli import SetupError, resolve_path
-from visrep.config import WorldConfig
+from visrep.config import PromptConfig, WarmStartConfig, WorldConfig
 from visrep.world import build_world_from, load_scenes, load_tasks
 from visrep.world.kinds import labelled
 from visrep.world.loaders import in_split
@@ -60,3 +60,18 @@ def loop_tasks(world: Path, kinds: Sequence[str], eval_tasks: int, seed: int,
 def probe_tasks(train: list[Task], count: int, seed: int) -> list[Task]:
     """The seeded sample of training tasks the few-shot probe samples programs for."""
     return random.Random(seed).sample(train, min(count, len(train)))
+
+
+def warm_start_reason(solved: float, ws: WarmStartConfig, prompt: PromptConfig) -> str:
+    """Why the run warm-starts on its seeds after the probe solved ``solved`` of its tasks,
+    or "" when it does not.
+
+    The probe's prompt shows the API and worked examples; when the loop samples from another
+    ``prompt``, what the base model solves with the probe's says nothing of what it writes
+    from the loop's (a GQA run skipped the warm start on 1 of 10 probe tasks, then sampled
+    prose).  ``min_solve_rate`` 0: never warm-start."""
+    if ws.min_solve_rate <= 0:
+        return ""
+    if solved < ws.min_solve_rate:
+        return f"< {ws.min_solve_rate:.0%}"
+    return "but the loop samples from another prompt (`prompt`)" if prompt != ws.probe_prompt else ""

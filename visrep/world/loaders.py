@@ -54,7 +54,7 @@ def load_tasks(root: Path, split: str | None = None) -> list[Task]:
                          "GQA, RefCOCO or COCO files as distributed: python -m visrep.world convert first")
     with _collector_paused():
         tasks = [t for path, read in present for t in read(path)]
-    return [t for t in tasks if in_split(t, split)]
+    return tasks if split is None else [t for t in tasks if in_split(t, split)]
 
 
 @contextlib.contextmanager

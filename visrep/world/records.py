@@ -108,7 +108,7 @@ class Scene:
     objects: tuple[SceneObject, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Task:
     """One training or held-out problem.
 
