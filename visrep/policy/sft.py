@@ -72,9 +72,9 @@ def length_grouped_order(lengths: list[int], batch_size: int, seed: int) -> list
     """A shuffled order of the examples in which every ``batch_size`` consecutive ones have
     similar lengths (transformers' length grouping: shuffle, then sort within mega-batches).
 
-    Why: a right-padded batch computes its longest example's length for every row; on the
-    loop's mix of short programs and long seeds a random order made padding ~1.5x the real
-    tokens, all of it compute the learner spent for nothing."""
+    Why: a right-padded batch computes its longest example's length for every row (the
+    warm start's seeds in random batches of 8: 1.4x the real tokens).  Below 4 batches of
+    examples there is one mega-batch per batch, i.e. no grouping."""
     from transformers.trainer_pt_utils import get_length_grouped_indices
 
     generator = torch.Generator().manual_seed(seed)

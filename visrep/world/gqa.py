@@ -29,8 +29,9 @@ from visrep.world.streams import json_items
 
 def read_questions(path: Path, split: str) -> Iterator[Task]:
     """The questions of one GQA questions file as vqa tasks of ``split``, streamed."""
+    shared: dict = {}
     for qid, record in json_items(path, dict):
-        yield question_task(qid, record, path, split)
+        yield question_task(qid, record, path, split, shared)
 
 
 def _object(obj: Any, path: Path, where: str) -> SceneObject:

@@ -147,11 +147,13 @@ def _write_questions(tasks: list[Task], written: Written) -> dict[str, dict]:
     return out
 
 
-def question_task(qid: str, q: Any, path: Path, split: str) -> Task:
+def question_task(qid: str, q: Any, path: Path, split: str, shared: dict | None = None) -> Task:
     """One GQA question record as a task of ``split`` (its own ``split`` field wins).
 
     GQA's test and challenge files have no ``answer``: such a question is an unlabelled task
     (empty annotation), which programs can run on but nothing can score (``labelled``).
+    ``shared`` (one dict per file read) lets tasks of the same answer or template share one
+    annotation or meta dict (``_one``).
     """
     if not _well_formed(q):  # one expression for the common record; the field checks name the fault
         where = f"question {qid}"
@@ -161,11 +163,26 @@ def question_task(qid: str, q: Any, path: Path, split: str) -> Task:
             if key in q:
                 field(q, key, path, where, kind)
     template = (q.get("types") or {}).get("detailed")
-    meta = {"template": template} if template else {}
     if "reference" in q:
-        meta["reference"] = q["reference"]
+        meta = {"template": template, "reference": q["reference"]} if template else {"reference": q["reference"]}
+    else:
+        meta = _one(shared, "template", template) if template else {}
     return Task(f"vqa/{qid}", "vqa", q["question"], (str(q["imageId"]),),
-                {"answer": q["answer"]} if "answer" in q else {}, q.get("split", split), meta)
+                _one(shared, "answer", q["answer"]) if "answer" in q else {}, q.get("split", split), meta)
+
+
+def _one(shared: dict | None, key: str, value: Any) -> dict:
+    """``{key: value}``, the same dict object for every task of a file with that pair.
+
+    Why: a GQA file has a few thousand distinct answers and ~100 templates over a million
+    questions; two fresh dicts per question were most of the memory and time of reading a
+    converted 1 M-question world.  Tasks are frozen and nothing writes into their dicts."""
+    if shared is None:
+        return {key: value}
+    one = shared.get((key, value))
+    if one is None:
+        one = shared[(key, value)] = {key: value}
+    return one
 
 
 def _well_formed(q: Any) -> bool:
@@ -182,7 +199,8 @@ def labelled(task: Task) -> bool:
 
 
 def _read_questions(path: Path) -> list[Task]:
-    return [question_task(qid, q, path, UNKNOWN) for qid, q in read_json(path, dict).items()]
+    shared: dict = {}
+    return [question_task(qid, q, path, UNKNOWN, shared) for qid, q in read_json(path, dict).items()]
 
 
 # ---------------------------------------------------------------- retrieve
