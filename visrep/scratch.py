@@ -29,14 +29,23 @@ def alive(pid: int) -> bool:
 
 
 def remove_stale(prefix: str) -> list[Path]:
-    """Remove the ``prefix`` dirs whose owner is gone; returns them."""
+    """Remove this user's ``prefix`` dirs whose owner process is gone; returns them.
+
+    Another user's are left alone: they cannot be removed from here (an unprivileged sandbox
+    probe died on ``chmod`` of root's), and that user's next process removes them."""
     removed = []
     for path in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
         pid = path.name.removeprefix(prefix).split("-", 1)[0]
-        if pid.isdigit() and not alive(int(pid)):
+        if not pid.isdigit() or alive(int(pid)):
+            continue
+        try:
+            if path.lstat().st_uid != os.getuid():
+                continue
             path.chmod(0o700)  # a sandbox root is read-only
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
+        except FileNotFoundError:  # another process removed it first
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
     return removed
 
 
