@@ -1,10 +1,15 @@
-"""build_batch on a character tokenizer (hand-checkable) and on the real SmolLM2 one."""
+"""Encoding and padding (what the learner does per batch) on a character tokenizer
+(hand-checkable) and on the real SmolLM2 one."""
 
 import random
 
 import torch
 
-from visrep.policy.sft import IGNORE_INDEX, build_batch, length_grouped_order
+from visrep.policy.sft import IGNORE_INDEX, encode_example, length_grouped_order, pad_batch, pad_id_of
+
+
+def build_batch(tokenizer, examples, max_len):
+    return pad_batch([encode_example(tokenizer, p, c, max_len) for p, c in examples], pad_id_of(tokenizer))
 
 
 class CharTokenizer:

@@ -37,24 +37,17 @@ def encode_example(tokenizer, prompt: str, completion: str, max_len: int) -> tup
     return prompt_ids + completion_ids, len(prompt_ids)
 
 
-def build_batch(tokenizer, examples: list[tuple[str, str]], max_len: int) -> dict[str, torch.Tensor]:
-    """Right-padded batch with ``labels = -100`` on prompt tokens and padding.
-
-    Returns ``input_ids``, ``attention_mask``, ``labels``, each ``(B, T)`` with ``T`` the
-    longest encoded example (≤ ``max_len``).
-    """
-    if not examples:
-        raise ValueError("build_batch: no examples")
-    return pad_batch([encode_example(tokenizer, p, c, max_len) for p, c in examples], pad_id_of(tokenizer))
-
-
 def pad_id_of(tokenizer) -> int:
     """The id right padding uses (EOS where the tokenizer has no pad token: masked anyway)."""
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 
 def pad_batch(encoded: list[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """``encode_example`` outputs as one right-padded batch (see ``build_batch``)."""
+    """``encode_example`` outputs as one right-padded batch with ``labels = -100`` on prompt
+    tokens and padding: ``input_ids``, ``attention_mask``, ``labels``, each ``(B, T)`` with
+    ``T`` the longest example.  The learner encodes its examples once and pads each batch."""
+    if not encoded:
+        raise ValueError("pad_batch: no examples")
     T = max(len(ids) for ids, _ in encoded)
     B = len(encoded)
     input_ids = torch.full((B, T), pad_id, dtype=torch.long)  # (B, T)
