@@ -108,9 +108,14 @@ class Scene:
     objects: tuple[SceneObject, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Task:
     """One training or held-out problem.
+
+    Not frozen, unlike the other records: a frozen dataclass sets each field through
+    ``object.__setattr__``, which was a quarter of loading a converted 1 M-question world
+    (1.5 s of 6), and a task holds dicts, so freezing never made it immutable.  Nothing
+    assigns to a task's fields.
 
     ``images`` are image ids; detect and vqa tasks have one, retrieve tasks have the
     candidates in order.  ``annotation`` is the ground truth, by kind:
