@@ -6,25 +6,56 @@ from pathlib import Path
 from typing import Any
 
 from visrep.config import LearnerConfig
+from visrep.policy.checkpoints import Weights
 from visrep.policy.learner import DeepSpeedLearner
 
 
 class LearnerActor:
-    """Holds one rank of the DeepSpeed engine; ranks find each other through ``master_*``."""
+    """Holds one rank of the DeepSpeed engine.  Built in two steps, because the ranks meet at
+    rank 0's address: every rank is created (cheap), rank 0 says where it listens
+    (``rendezvous``, on its own node), then every rank ``start``s there."""
 
-    def __init__(self, model_dir: str, cfg: LearnerConfig, rank: int, world_size: int,
-                 master_addr: str, master_port: int) -> None:
-        self._learner = DeepSpeedLearner(Path(model_dir), cfg, rank=rank, world_size=world_size,
-                                         master_addr=master_addr, master_port=master_port)
+    def __init__(self, model_dir: str, cfg: LearnerConfig, rank: int, world_size: int) -> None:
+        self._args = (Path(model_dir), cfg, rank, world_size)
+        self._learner: DeepSpeedLearner | None = None
+
+    def rendezvous(self) -> tuple[str, int]:
+        """Where the ranks meet: this node's IP and a port free on it (loopback when there is
+        one rank: a laptop needs no routable address)."""
+        import ray
+
+        from visrep.distributed import free_port
+
+        world_size = self._args[3]
+        host = "127.0.0.1" if world_size == 1 else ray.util.get_node_ip_address()
+        return host, free_port(host)
+
+    def start(self, master_addr: str, master_port: int, weights: Weights | None = None) -> None:
+        """Join the group and build the engine on the model directory, with ``weights`` (a
+        state dict, passed as an object ref that Ray resolves) in place of its own."""
+        model_dir, cfg, rank, world_size = self._args
+        self._learner = DeepSpeedLearner(model_dir, cfg, rank=rank, world_size=world_size,
+                                         master_addr=master_addr, master_port=master_port, weights=weights)
+
+    def _started(self) -> DeepSpeedLearner:
+        if self._learner is None:
+            raise RuntimeError("LearnerActor: start() first")
+        return self._learner
 
     def train(self, examples: list[tuple[str, str]], epochs: int, lr: float, seed: int) -> dict[str, Any]:
         """Fine-tune on (prompt, completion) pairs; every rank gets the full list and shards it
         with the shuffle ``seed`` they share."""
-        return self._learner.train(examples, epochs=epochs, lr=lr, seed=seed)
+        return self._started().train(examples, epochs=epochs, lr=lr, seed=seed)
+
+    def weights(self) -> Weights | None:
+        """The trained weights (rank 0; None on the others; every rank must call it)."""
+        return self._started().weights()
 
     def save(self, out_dir: str) -> str:
         """Write an HF checkpoint (rank 0 writes; all ranks must call it for ZeRO-3 gathers)."""
-        return str(self._learner.save_hf(Path(out_dir)))
+        return str(self._started().save_hf(Path(out_dir)))
 
     def close(self) -> None:
-        self._learner.close()
+        if self._learner is not None:
+            self._learner.close()
+            self._learner = None

@@ -29,6 +29,7 @@ import ray
 from ray.exceptions import ActorUnavailableError, RayActorError
 from tqdm import tqdm
 
+from actors.sampler import Policy
 from visrep.cli import Interrupted
 from visrep.config import PromptConfig
 from visrep.programs.records import ExecResult, Program, SampleBatch
@@ -48,7 +49,7 @@ class Pools:
     scorers: list[Any]
     backend: str = "oracle"
     attribution: Attribution | None = None
-    policy: tuple[str, int] | None = None  # (model dir, version) the samplers must serve
+    policy: Policy | None = None  # what the samplers must serve (each sample call names it)
 
     def named(self) -> dict[str, Any]:
         """Every actor by its name in messages (``executor-0``)."""

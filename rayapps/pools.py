@@ -14,7 +14,7 @@ from typing import Any
 import ray
 
 from actors.executor import ExecutorActor
-from actors.sampler import SamplerActor
+from actors.sampler import Policy, SamplerActor
 from actors.scorer import ScorerActor
 from rayapps.cluster import actor_options
 from rayapps.pipeline import Pools
@@ -25,13 +25,14 @@ from visrep.selftrain.examples import Seed
 
 def spawn_samplers(cfg: Config, model_dir: Path, version: int, seeds: list[Seed]) -> list[Any]:
     """``resources.samplers`` vLLM engines serving ``model_dir`` as policy ``version``,
-    each seeded apart (``run.seed + n``)."""
+    each seeded apart (``run.seed + n``); they fetch the weights of a ``Policy`` with
+    ``ray.get`` (from the object store, wherever they run)."""
     res = cfg.resources
     # the KV cache size travels in the sampler config (vLLM's kwarg); its legacy env var
     # VLLM_CPU_KVCACHE_SPACE takes whole GiB only and would override it
     options = actor_options(res.sampler_cpus, res.sampler_gpus, max_restarts=res.max_restarts)
     return [ray.remote(SamplerActor).options(**options).remote(
-                str(model_dir), version, cfg.policy, cfg.sampler, seeds, cfg.run.seed + n)
+                str(model_dir), version, cfg.policy, cfg.sampler, seeds, cfg.run.seed + n, ray.get)
             for n in range(res.samplers)]
 
 
@@ -63,4 +64,4 @@ def spawn_pools(cfg: Config, world: Path, model_dir: Path, version: int, seeds: 
     what one that runs given programs does (they can be spawned later)."""
     return Pools(spawn_samplers(cfg, model_dir, version, seeds) if samplers else [],
                  spawn_executors(cfg, world), spawn_scorers(cfg),
-                 cfg.visual.backend, attribution(cfg), policy=(str(model_dir), version))
+                 cfg.visual.backend, attribution(cfg), policy=Policy(version, str(Path(model_dir).resolve())))

@@ -21,16 +21,17 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError
 
-from actors.learner import LearnerActor
+from actors.sampler import Policy
 from rayapps import redistill
-from rayapps.cluster import actor_options, connect
+from rayapps.cluster import connect
 from rayapps.distill import student_for_tools
+from rayapps.learners import LearnerGroup
 from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given, run_phase
 from rayapps.pools import spawn_pools, spawn_samplers
 from rayapps.tracking import Tracker, summary_line
 from visrep.cli import Interrupted, cache_dir, run_main
 from visrep.config import Config, PromptConfig, load_config
-from visrep.distributed import free_port
+from visrep.policy.checkpoints import read_weights, write_checkpoint
 from visrep.policy.models import check_prompt_lengths, resolve_model
 from visrep.programs.baselines import BASELINES, baselines_for
 from visrep.selftrain import trajectories as T
@@ -64,16 +65,35 @@ class SelfTrain:
         self.world = Path()
         self.tasks: dict[str, Task] = {}  # every task of the run by id (the phases' views)
         self.seeds: list[Seed] = []  # the warm start's seed programs (the samplers' prompts use them)
+        self.base = Path()  # the base model's directory (the samplers and learners are built on it)
+        self.learners: LearnerGroup | None = None  # kept across iterations, rebuilt only after a death
+        self._held: dict[int, Any] = {}  # iteration -> object ref of its checkpoint's weights (the newest)
 
-    def _load_policy(self, model_dir: Path, version: int) -> None:
-        """Serve ``model_dir`` now; every sample call names it too (a restarted sampler).
-        Starts the samplers on ``model_dir`` if the run began without them."""
+    def _checkpoint_weights(self, i: int) -> Any:
+        """An object ref of iteration ``i``'s checkpoint weights: the learner's own output when
+        this driver trained it, else read from the run directory (a resumed run) and put."""
+        if i not in self._held:
+            self._held = {i: ray.put(read_weights(self.rd.checkpoint(i).resolve()))}
+        return self._held[i]
+
+    def _publish(self, i: int, weights: Any) -> None:
+        """Iteration ``i``'s trained weights: written as its checkpoint by the controller (it
+        owns the run directory; the learners' nodes need not see it), held for the samplers."""
+        write_checkpoint(ray.get(weights), self.base, self.rd.checkpoint(i))
+        self._held = {i: weights}
+
+    def _load_policy(self, i: int | None) -> None:
+        """Serve iteration ``i``'s checkpoint (None: the base model) now; every sample call
+        names it too (a restarted sampler).  Starts the samplers if the run began without them."""
         assert self.pools is not None
-        self.pools.policy = (str(model_dir), version)
+        if i is None:
+            policy = Policy(0, str(self.base))
+        else:
+            policy = Policy(i, str(self.rd.checkpoint(i)), self._checkpoint_weights(i))
+        self.pools.policy = policy
         if not self.pools.samplers:
-            self.pools.samplers = spawn_samplers(self.cfg, model_dir, version, self.seeds)
-            return
-        ray.get([s.load.remote(str(model_dir), version) for s in self.pools.samplers])
+            self.pools.samplers = spawn_samplers(self.cfg, self.base, 0, self.seeds)
+        ray.get([s.load.remote(policy) for s in self.pools.samplers])
 
     def _samples_left(self) -> bool:
         """Whether a stage that samples from the policy is still to run.  A resumed run with
@@ -109,48 +129,50 @@ class SelfTrain:
         self.rd.mark_done(i, phase, metrics, written)
         return metrics
 
-    def _train(self, start: Path, out: Path, examples: list[tuple[str, str]], epochs: int,
-               lr: float, i: int) -> dict[str, Any]:
-        """Fine-tune ``start`` on ``examples`` with a fresh learner group; save to ``out``.
-        The shuffle is seeded by ``run.seed`` and iteration ``i``: seeds differ from the warm
-        start on, and a resumed iteration trains as its first attempt did.  A rank that dies
-        restarts the whole step from ``start`` with a fresh group (``resources.max_restarts``
-        times); the step's result is the same as an undisturbed one's."""
+    def _train(self, start: int | None, out: int, examples: list[tuple[str, str]], epochs: int,
+               lr: float) -> dict[str, Any]:
+        """Fine-tune iteration ``start``'s policy (None: the base model) on ``examples`` into
+        iteration ``out``'s, on the run's learner group.  The shuffle is seeded by ``run.seed``
+        and ``out``: seeds differ from the warm start on, and a resumed iteration trains as its
+        first attempt did.  A rank that dies restarts the step from ``start`` with a fresh group
+        (``resources.max_restarts`` times); each step starts with a fresh optimiser, so the
+        result is the same as an undisturbed one's."""
         restarts, deaths = self.cfg.resources.max_restarts, 0
         while True:
             try:
-                return self._train_once(start, out, examples, epochs, lr, self.cfg.run.seed * 1000 + i)
+                group = self._learners_at(start)
+                stats = group.train(examples, epochs, lr, self.cfg.run.seed * 1000 + out)
+                self._publish(out, group.weights())
+                group.version = out
+                return stats
             except RayActorError as exc:
                 deaths += 1
+                if self.learners is not None:
+                    self.learners.kill()
+                    self.learners = None
                 if deaths > restarts:
-                    raise Interrupted(f"iteration {i}: a learner rank died {deaths} times "
+                    raise Interrupted(f"iteration {out}: a learner rank died {deaths} times "
                                       f"(resources.max_restarts={restarts})") from exc
-                print(f"iteration {i}: a learner rank died ({type(exc).__name__}); "
+                print(f"iteration {out}: a learner rank died ({type(exc).__name__}); "
                       "restarting the training step from its input", flush=True)
 
-    def _train_once(self, start: Path, out: Path, examples: list[tuple[str, str]], epochs: int,
-                    lr: float, seed: int) -> dict[str, Any]:
-        cfg, res = self.cfg, self.cfg.resources
-        ranks = res.learners
-        port = free_port()
-        addr = "127.0.0.1" if ranks == 1 else ray.util.get_node_ip_address()
-        learner_cls = ray.remote(LearnerActor).options(**actor_options(res.learner_cpus, res.learner_gpus))
-        group = [learner_cls.remote(str(start), cfg.learner, r, ranks, addr, port) for r in range(ranks)]
-        try:
-            stats = ray.get([g.train.remote(examples, epochs, lr, seed) for g in group])[0]
-            ray.get([g.save.remote(str(out)) for g in group])
-            ray.get([g.close.remote() for g in group])
-        finally:
-            for g in group:
-                ray.kill(g)
-        return stats
+    def _learners_at(self, version: int | None) -> LearnerGroup:
+        """The learner group, holding iteration ``version``'s policy (None: the base model's):
+        the one the run has when it already does, else one built with those weights."""
+        if self.learners is not None and self.learners.version != version:
+            self.learners.kill()
+            self.learners = None
+        if self.learners is None:
+            weights = None if version is None else self._checkpoint_weights(version)
+            self.learners = LearnerGroup(self.cfg, self.base, version, weights)
+        return self.learners
 
-    def _init(self, base: Path, train: list[Task]) -> None:
+    def _init(self, train: list[Task]) -> None:
         """Iteration 0: probe few-shot prompting; warm-start on seeds if it solves too little
         or the loop samples from another prompt than the probe's."""
         ws = self.cfg.warm_start
         probe = probe_tasks(train, ws.probe_tasks, self.cfg.run.seed)
-        self._load_policy(base, 0)
+        self._load_policy(None)
         out = self._phase(0, "probe", probe, self.cfg.sampler.k, self.cfg.sampler.temperature,
                           ws.probe_prompt)
         T.write_rows(out.rows, self.rd.trajectories(0, "probe"))
@@ -164,11 +186,11 @@ class SelfTrain:
             t0 = time.perf_counter()
             examples = program_examples(self.seeds, self.seeds, self.cfg.prompt)
             epochs = ws.epochs_for(len(examples), self.cfg.learner.batch_size)
-            stats = self._train(base, ckpt, examples, epochs, ws.lr, 0)
+            stats = self._train(None, 0, examples, epochs, ws.lr)
             info.update({f"init/{k}": v for k, v in stats.items()})
             info["time/warm_start_s"] = time.perf_counter() - t0
         else:
-            self.rd.reuse_checkpoint(0, base)
+            self.rd.reuse_checkpoint(0, self.base)
         assert self.tracker is not None
         self.tracker.log({**phase_metrics(out.rows, "probe"), **info}, step=0)
         self.rd.mark_done(0, "init", info, [self.rd.trajectories(0, "probe"), ckpt])
@@ -182,18 +204,19 @@ class SelfTrain:
         examples = [pair for pairs in parts.values() for pair in pairs]
         info: dict[str, Any] = {"improve/programs_kept": float(len(kept)), **example_counts(parts)}
         t0 = time.perf_counter()
-        prev, ckpt = self.rd.checkpoint(i - 1).resolve(), self.rd.checkpoint(i)
         if examples:
-            stats = self._train(prev, ckpt, examples, cfg.learner.epochs, cfg.learner.lr, i)
+            stats = self._train(i - 1, i, examples, cfg.learner.epochs, cfg.learner.lr)
             info.update({f"improve/{k}": v for k, v in stats.items()})
         else:
-            self.rd.reuse_checkpoint(i, prev)
+            self.rd.reuse_checkpoint(i, self.rd.checkpoint(i - 1).resolve())
+            if self.learners is not None and self.learners.version == i - 1:
+                self.learners.version = i  # the same weights
         info["time/improve_s"] = time.perf_counter() - t0
         assert self.tracker is not None
         self.tracker.log(info, step=i)
-        self.rd.mark_done(i, "improve", info, [ckpt])
+        self.rd.mark_done(i, "improve", info, [self.rd.checkpoint(i)])
 
-    def _baselines(self, base: Path, heldout: list[Task]) -> None:
+    def _baselines(self, heldout: list[Task]) -> None:
         """The rows that need no training, on the held-out tasks, once per run: pass-through
         (one tool call on the task text), the reference programs where the world gives them,
         and the base model prompted few-shot (the probe prompt: the whole API and worked
@@ -206,14 +229,14 @@ class SelfTrain:
                 metrics = self._finish_phase(0, name, out)
                 print(f"baseline {name} held-out accuracy: {summary_line(metrics, name)}")
         if not self.rd.done(0, FEWSHOT):
-            self._load_policy(base, 0)
+            self._load_policy(None)
             out = run_eval(self.pools, heldout, iteration=0, prompt=self.cfg.warm_start.probe_prompt,
                            batch_tasks=self.cfg.sampler.greedy_batch_tasks, phase=FEWSHOT)
             metrics = self._finish_phase(0, FEWSHOT, out)
             print(f"baseline {FEWSHOT} (base model, probe prompt) held-out accuracy: {summary_line(metrics, FEWSHOT)}")
 
     def _eval(self, i: int, heldout: list[Task]) -> None:
-        self._load_policy(self.rd.checkpoint(i).resolve(), i)
+        self._load_policy(i)
         assert self.pools is not None
         out = run_eval(self.pools, heldout, iteration=i, prompt=self.cfg.prompt,
                        batch_tasks=self.cfg.sampler.greedy_batch_tasks)
@@ -227,6 +250,9 @@ class SelfTrain:
             for actor in (*self.pools.samplers, *self.pools.executors, *self.pools.scorers):
                 ray.kill(actor)
             self.pools = None
+        if self.learners is not None:
+            self.learners.kill()
+            self.learners = None
 
     # ---- the loop ----------------------------------------------------------------
     def run(self) -> int:
@@ -236,7 +262,7 @@ class SelfTrain:
         given = self.cfg  # what config.yaml records (the student dir as the user gave it)
         check_run_dir(self.rd, given)
         self.seeds = config_seeds(self.cfg.warm_start.seeds_file)
-        base = resolve_model(self.cfg.policy, cache_dir())
+        self.base = base = resolve_model(self.cfg.policy, cache_dir())
         self.world = world = run_world(self.rd.root, self.cfg.world)
         train, heldout = loop_tasks(world, self.cfg.world.kinds, self.cfg.selftrain.eval_tasks, self.cfg.run.seed,
                                     self.cfg.world.splits)
@@ -261,19 +287,18 @@ class SelfTrain:
                   f"from iteration {cfg.selftrain.corrections_from}")
         status = "FAILED"
         try:
-            start = self.rd.checkpoint(0).resolve() if self.rd.done(0, "init") else base
             self.cfg = cfg = dataclasses.replace(cfg, visual=dataclasses.replace(
                 cfg.visual, student_dir=redistill.current_student(cfg, self.rd)))
-            self.pools = spawn_pools(cfg, world, start, 0, self.seeds, samplers=self._samples_left())
-            self._baselines(base, heldout)
+            self.pools = spawn_pools(cfg, world, base, 0, self.seeds, samplers=self._samples_left())
+            self._baselines(heldout)
             if not self.rd.done(0, "init"):
-                self._init(base, train)
+                self._init(train)
             if not self.rd.done(0, "eval"):
                 self._eval(0, heldout)
             by_id = {t.id: t for t in train}
             for i in range(1, cfg.run.iterations + 1):
                 if not self.rd.done(i, "grow"):
-                    self._load_policy(self.rd.checkpoint(i - 1).resolve(), i - 1)
+                    self._load_policy(i - 1)
                     out = self._phase(i, "grow", train, cfg.sampler.k, cfg.sampler.temperature)
                     self._finish_phase(i, "grow", out)
                 if not self.rd.done(i, "improve"):

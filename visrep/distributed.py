@@ -14,10 +14,11 @@ import os
 import socket
 
 
-def free_port() -> int:
-    """A free TCP port on loopback (for a one-process rendezvous)."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` (loopback: a one-process rendezvous; a node's IP: the
+    address rank 0 of a multi-node group listens on)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 

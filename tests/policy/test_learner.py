@@ -77,3 +77,30 @@ def test_two_ranks_gloo_zero3(tiny_dir, tmp_path, port):
     assert results[0]["loss"] == pytest.approx(results[1]["loss"])  # reduced over ranks
     assert results[0]["last_loss"] < results[0]["first_loss"]
     assert (tmp_path / "ckpt" / "model.safetensors").is_file()
+
+
+def test_a_kept_learner_trains_as_one_built_anew_from_its_weights(tiny_dir, port):
+    """The loop keeps one learner for the run: its second step (fresh optimiser) must give what
+    a learner built for that step from the first step's weights gives, bit for bit."""
+    import torch
+
+    cfg = LearnerConfig(zero_stage=0, dtype="float32", batch_size=2, lr=5e-3, max_len=128)
+    first, second = [(PROMPT, PROGRAM), ("x = ", "1\n")], [("y = ", "2\n"), (PROMPT, PROGRAM)]
+    kept = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
+    try:
+        kept.train(first, epochs=3, seed=1, progress=False)
+        after_first = {k: v.clone() for k, v in kept.weights().items()}
+        kept.train(second, epochs=3, seed=2, progress=False)
+        kept_out = {k: v.clone() for k, v in kept.weights().items()}
+    finally:
+        kept.close()
+    fresh = DeepSpeedLearner(tiny_dir, cfg, master_port=port, weights=after_first)
+    try:
+        assert all(torch.equal(v, after_first[k]) for k, v in fresh.weights().items())
+        fresh.train(second, epochs=3, seed=2, progress=False)
+        fresh_out = fresh.weights()
+    finally:
+        fresh.close()
+    assert kept_out.keys() == fresh_out.keys() == after_first.keys()
+    assert any(not torch.equal(kept_out[k], after_first[k]) for k in kept_out)  # the step trained
+    assert all(torch.equal(kept_out[k], fresh_out[k]) for k in kept_out)

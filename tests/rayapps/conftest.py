@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tiny_run import TinyRun
+from tiny_run import TinyRun, fine_tuned
 
 
 def _local_cluster() -> None:
@@ -57,14 +57,7 @@ def program_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     the tiny world.  The random tiny policy writes nothing the validator accepts, so without it the
     loop's grow would never run a sampled program through the sandbox and the tools.  Made the
     loop's way: a learner actor fine-tunes the tiny model on the loop's prompts."""
-    import ray
-
-    from actors.learner import LearnerActor
-    from rayapps.cluster import actor_options
-    from visrep.cli import cache_dir
     from visrep.config import load_config
-    from visrep.distributed import free_port
-    from visrep.policy.models import resolve_model
     from visrep.selftrain.examples import config_seeds, training_pair
     from visrep.world import build_world_from, load_tasks
 
@@ -74,14 +67,7 @@ def program_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     seeds = config_seeds(cfg.warm_start.seeds_file)
     pairs = [training_pair(t.kind, t.text, PROGRAMS[t.kind], seeds, cfg.prompt) for t in tasks]
     _local_cluster()
-    learner = ray.remote(LearnerActor).options(**actor_options(1, 0)).remote(
-        str(resolve_model(cfg.policy, cache_dir())), cfg.learner, 0, 1, "127.0.0.1", free_port())
-    try:
-        ray.get(learner.train.remote(pairs, EPOCHS, 1e-2, 0))
-        ray.get(learner.save.remote(str(root / "policy")))
-    finally:
-        ray.kill(learner)
-    return root / "policy"
+    return fine_tuned(pairs, EPOCHS, root / "policy")
 
 
 @pytest.fixture(scope="session")

@@ -92,11 +92,13 @@ def test_a_learner_rank_killed_mid_step_restarts_the_step_from_its_input(
 
     from rayapps.selftrain import SelfTrain
     from visrep.selftrain.examples import program_examples
+    from visrep.selftrain.rundir import RunDir
 
     base = resolve_model(CFG.policy, cache_dir())
     seeds = config_seeds(CFG.warm_start.seeds_file)
     examples = program_examples(seeds, seeds, CFG.prompt)
     st = SelfTrain(CFG)
+    st.base = base
     killed: list[int] = []
 
     def kill_in_train() -> None:  # the rank's process while it runs ``train`` (Ray's process title)
@@ -111,11 +113,17 @@ def test_a_learner_rank_killed_mid_step_restarts_the_step_from_its_input(
 
     killer = threading.Thread(target=kill_in_train)
     killer.start()
-    disturbed = st._train(base, tmp_path / "disturbed", examples, 1, 1e-4, 1)
-    killer.join()
-    assert killed, "the learner was never seen training"
-    assert "iteration 1: a learner rank died (" in capsys.readouterr().out
-    undisturbed = st._train(base, tmp_path / "undisturbed", examples, 1, 1e-4, 1)
+    try:
+        st.rd = RunDir(tmp_path / "disturbed")
+        disturbed = st._train(None, 1, examples, 1, 1e-4)
+        killer.join()
+        assert killed, "the learner was never seen training"
+        assert "iteration 1: a learner rank died (" in capsys.readouterr().out
+        st.rd = RunDir(tmp_path / "undisturbed")
+        undisturbed = st._train(None, 1, examples, 1, 1e-4)  # the group holds iteration 1: a new one
+    finally:
+        st._release()
     assert disturbed["loss"] == pytest.approx(undisturbed["loss"], rel=1e-5)
-    a, b = (load_file(next((tmp_path / d).glob("*.safetensors"))) for d in ("disturbed", "undisturbed"))
+    a, b = (load_file(next(RunDir(tmp_path / d).checkpoint(1).glob("*.safetensors")))
+            for d in ("disturbed", "undisturbed"))
     assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

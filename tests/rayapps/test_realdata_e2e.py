@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from realformats import write_coco, write_gqa, write_refcoco
+from tiny_run import fine_tuned
 
 from rayapps import evaluate
 from rayapps.selftrain import main
@@ -56,12 +57,7 @@ def real_policy(worlds: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
     prompts of every training task of the three worlds."""
     import ray
 
-    from actors.learner import LearnerActor
-    from rayapps.cluster import actor_options
-    from visrep.cli import cache_dir
     from visrep.config import load_config
-    from visrep.distributed import free_port
-    from visrep.policy.models import resolve_model
     from visrep.selftrain.examples import config_seeds, training_pair
     from visrep.world import load_tasks
 
@@ -73,15 +69,7 @@ def real_policy(worlds: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
              for tasks in by_kind.values() for t in (tasks * most)[:most]]
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False)
-    out = tmp_path_factory.mktemp("real_policy") / "policy"
-    learner = ray.remote(LearnerActor).options(**actor_options(1, 0)).remote(
-        str(resolve_model(cfg.policy, cache_dir())), cfg.learner, 0, 1, "127.0.0.1", free_port())
-    try:
-        ray.get(learner.train.remote(pairs, 24, 1e-2, 0))
-        ray.get(learner.save.remote(str(out)))
-    finally:
-        ray.kill(learner)
-    return out
+    return fine_tuned(pairs, 24, tmp_path_factory.mktemp("real_policy") / "policy")
 
 
 def test_selftrain_on_converted_gqa(worlds: dict[str, Path], real_policy: Path, ray_cluster: None,

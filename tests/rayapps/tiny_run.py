@@ -1,4 +1,5 @@
-"""The record of the session's tiny run (the ``tiny_run`` fixture of this tier's conftest)."""
+"""The record of the session's tiny run (the ``tiny_run`` fixture of this tier's conftest),
+and the tiny policies this tier's fixtures fine-tune."""
 
 import shutil
 from dataclasses import dataclass
@@ -27,3 +28,20 @@ class TinyRun:
         shutil.copytree(self.dir, dest / name, symlinks=True)
         shutil.copy2(self.mlflow_uri.removeprefix("sqlite:///"), dest / "mlflow.db")
         return TinyRun(dest / name, f"sqlite:///{dest}/mlflow.db", self.out, self.overrides)
+
+
+def fine_tuned(pairs: list[tuple[str, str]], epochs: int, out: Path) -> Path:
+    """The tiny policy fine-tuned on ``pairs`` (lr 1e-2) the loop's way, by its learner group
+    on the running Ray cluster, written as an HF checkpoint at ``out``."""
+    from rayapps.learners import LearnerGroup
+    from visrep.cli import cache_dir
+    from visrep.config import load_config
+    from visrep.policy.models import resolve_model
+
+    cfg = load_config("tiny")
+    group = LearnerGroup(cfg, resolve_model(cfg.policy, cache_dir()))
+    try:
+        group.train(pairs, epochs, 1e-2, 0)
+        return group.save(out)
+    finally:
+        group.kill()

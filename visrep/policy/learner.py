@@ -1,6 +1,10 @@
 """DeepSpeed SFT of the policy on filtered programs; exports HF checkpoints vLLM loads.
 
-One ``DeepSpeedLearner`` per rank.  It initialises ``torch.distributed`` itself when nobody
+One ``DeepSpeedLearner`` per rank, alive for a whole run: each ``train`` starts from the
+weights it holds (the policy it last trained, or the ``weights`` it was built with) with a
+fresh optimiser state, so a learner kept across iterations trains exactly as one built anew
+from the same weights (what a restarted rank or a resumed run does), and ``weights()`` hands
+the result over in memory.  It initialises ``torch.distributed`` itself when nobody
 has (gloo on CPU, NCCL with CUDA; rank/world/master given explicitly), the OpenRLHF way,
 so the same class runs as one process, as N processes, or inside N Ray actors.
 
@@ -21,16 +25,18 @@ of steps, and each rank's micro batch comes from the same global batch.
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from visrep.config import LearnerConfig
 from visrep.distributed import close_group, open_group
 from visrep.hardware import resolve_bf16
-from visrep.policy.models import replace_dir
+from visrep.policy.checkpoints import Weights, write_checkpoint
 from visrep.policy.sft import ATTENTION_MASK, encode_example, length_grouped_order, pad_batch, pad_id_of
+
+if TYPE_CHECKING:
+    import torch
 
 
 def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
@@ -55,7 +61,8 @@ class DeepSpeedLearner:
     """Full fine-tuning of an HF causal LM with DeepSpeed (ZeRO 0–3, bf16 or fp32)."""
 
     def __init__(self, model_dir: Path, cfg: LearnerConfig, rank: int = 0, world_size: int = 1,
-                 master_addr: str = "127.0.0.1", master_port: int = 29511) -> None:
+                 master_addr: str = "127.0.0.1", master_port: int = 29511,
+                 weights: Weights | None = None) -> None:
         import torch
 
         self.cfg = cfg
@@ -74,6 +81,8 @@ class DeepSpeedLearner:
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
         model.config.use_cache = False
+        if weights is not None:
+            model.load_state_dict(dict(weights))
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
         self.engine, *_ = deepspeed.initialize(
             model=model, optimizer=optimizer, config=deepspeed_config(cfg, world_size)
@@ -109,6 +118,7 @@ class DeepSpeedLearner:
         if not examples:
             raise ValueError("train: no examples")
         self._set_lr(self.cfg.lr if lr is None else lr)
+        self._reset_optimizer()
         self.engine.train()
         device = self.engine.device
         encoded = [encode_example(self.tokenizer, p, c, self.cfg.max_len) for p, c in examples]
@@ -152,34 +162,43 @@ class DeepSpeedLearner:
             "tokens_per_s": float(stats[3]) / seconds if seconds > 0 else 0.0,
         }
 
-    def save_hf(self, out_dir: Path) -> Path:
-        """Write the current weights as an HF dir (config, safetensors, tokenizer) vLLM loads.
+    def _reset_optimizer(self) -> None:
+        """Forget Adam's moments: each ``train`` call is one ReST improve step and starts its
+        optimiser afresh, as a learner built for it would (torch's AdamW rebuilds an empty
+        state at its next step; DeepSpeed's ZeRO and bf16 wrappers hold it as ``.optimizer``)."""
+        optimizer = self.engine.optimizer
+        getattr(optimizer, "optimizer", optimizer).state.clear()
 
-        Weights are the module's (bf16 when training in bf16, else fp32); at ZeRO-3 they are
-        gathered from all ranks first.  Only rank 0 writes, into a sibling temp dir renamed
-        into place; every rank returns after the write (barrier).
-        """
-        import torch.distributed as dist
-
-        out_dir = Path(out_dir)
+    def weights(self) -> dict[str, torch.Tensor] | None:
+        """The policy's weights on the CPU, by HF parameter name (the module's state dict),
+        on rank 0 (None on the others); a collective call: at ZeRO-3 every rank must make it
+        (the gather).  Copies, one per tensor: ZeRO's parameters are views into flat buffers,
+        which no serialiser takes whole.  A tied weight is one copy under both names: vLLM's
+        in-place reload left a tied ``lm_head`` with its old values when only the embedding
+        came (measured)."""
         if self.cfg.zero_stage == 3:
-            # Collective: every rank must call it; rank 0 receives the full state dict.
             state = self.engine._zero3_consolidated_16bit_state_dict()
         else:
             state = self.engine.module.state_dict() if self.rank == 0 else None
-        if self.rank == 0:
-            out_dir.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-            try:
-                state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-                self.engine.module.save_pretrained(tmp, state_dict=state)
-                self.tokenizer.save_pretrained(tmp)
-                replace_dir(tmp, out_dir)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+        if self.rank != 0:
+            return None
+        copies: dict[int, torch.Tensor] = {}
+        for tensor in state.values():
+            copies.setdefault(tensor.data_ptr(), tensor.detach().to("cpu", copy=True))
+        return {name: copies[tensor.data_ptr()] for name, tensor in state.items()}
+
+    def save_hf(self, out_dir: Path) -> Path:
+        """Write the current weights as an HF dir (``write_checkpoint``: this learner's
+        config and tokenizer files, safetensors) that vLLM and transformers load.  Rank 0
+        writes; every rank must call it and returns after the write (barrier)."""
+        import torch.distributed as dist
+
+        weights = self.weights()
+        if weights is not None:
+            write_checkpoint(weights, self.model_dir, Path(out_dir))
         if self.world_size > 1:
             dist.barrier()
-        return out_dir
+        return Path(out_dir)
 
     def close(self) -> None:
         """Free the engine; destroy the process group if this learner created it."""
@@ -189,4 +208,5 @@ class DeepSpeedLearner:
         gc.collect()
         close_group(self._owns_process_group)
         self._owns_process_group = False
+
 

