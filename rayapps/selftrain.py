@@ -336,6 +336,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rayapps.selftrain", description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="default",
                         help="profile name under configs/ (default, tiny, paper) or a YAML path")
+    parser.add_argument("--check-cluster", metavar="CLUSTER_YAML", type=Path,
+                        help="only print how the run's actors fit that Ray cluster config (exit 2: they cannot)")
     parser.add_argument("overrides", nargs="*", metavar="a.b=value", help="config overrides")
     return parser
 
@@ -343,6 +345,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; user errors print one line and exit 2, leaving the run dir consistent."""
     args = _parser().parse_args(argv)
+    if args.check_cluster:
+        from rayapps.placement import check_cluster  # only this flag needs it
+
+        cluster = args.check_cluster
+        return run_main("selftrain", lambda: check_cluster(load_config(args.config, args.overrides), cluster))
     return run_main("selftrain", lambda: SelfTrain(load_config(args.config, args.overrides)).run())
 
 

@@ -1,5 +1,6 @@
 """cluster.yaml validates offline against Ray's own cluster-launcher schema."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,16 @@ def test_the_cluster_starts_with_token_auth_and_every_node_holds_the_token() -> 
     assert len(starts) == 2 and all("RAY_AUTH_MODE=token " in c for c in starts)
     assert config["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"
     assert "chmod 600 ~/.ray/auth_token" in config["setup_commands"]
+
+
+def test_the_head_serves_mlflow_where_the_paper_profile_logs() -> None:
+    from visrep.config import load_config
+
+    config = yaml.safe_load((ROOT / "cluster.yaml").read_text())
+    server = [c for c in config["head_start_ray_commands"] if "mlflow server" in c]
+    assert len(server) == 1 and not any("mlflow" in c for c in config["worker_start_ray_commands"])
+    # reachable from other nodes, artifacts proxied by the server into a store on the head
+    assert re.search(r"--host 0\.0\.0\.0 --port 5000 .*--serve-artifacts --artifacts-destination \S+", server[0])
+    assert "/health" in server[0]  # started once: a rerun of `ray up` finds it up
+    # the driver runs on the head (ray job's entrypoint), so loopback reaches the server
+    assert load_config("paper").run.mlflow_uri == "http://127.0.0.1:5000"
