@@ -8,7 +8,10 @@ per second of wall time (prompt processing included) for each, and their ratio:
 
 HF runs first: the in-process vLLM CPU engine replaces ``torch.set_num_threads`` and pins
 OpenMP threads for the rest of the process.  HF runs in ``--hf-dtype`` (fp32 by default,
-the faster HF path on CPUs without AMX), vLLM in ``--dtype``.
+the faster HF path on CPUs without AMX), vLLM in ``--dtype``.  On a machine with CUDA, vLLM
+samples on the GPU and HF ``generate`` runs on ``--hf-device`` (the GPU by default there):
+
+    python bench/sampler_throughput.py --model tiny --hf-dtype bfloat16    # scripts/gpu_tests.sh
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import visrep  # noqa: F401  (torchvision fix, offline hubs) before torch/vllm
 from visrep.config import PolicyConfig, SamplerConfig
-from visrep.hardware import resolve_dtype
+from visrep.hardware import default_device, resolve_dtype
 from visrep.policy.models import resolve_model
 from visrep.policy.sampling import VllmSampler
 from visrep.programs.text import DEF_LINE
@@ -38,19 +41,19 @@ def make_prompts(count: int) -> list[str]:
 
 def hf_tokens_per_s(model_dir: Path, prompts: list[str], n: int, max_tokens: int,
                     temperature: float, top_p: float, top_k: int, dtype: str,
-                    batch: int) -> tuple[float, int]:
+                    batch: int, device: str = "cpu") -> tuple[float, int]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(model_dir)
     tok.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     generated = 0
     start = time.perf_counter()
     for i in range(0, len(prompts), batch):
-        enc = tok(prompts[i:i + batch], return_tensors="pt", padding=True)  # (B, T)
+        enc = tok(prompts[i:i + batch], return_tensors="pt", padding=True).to(device)  # (B, T)
         with torch.no_grad():
             out = model.generate(**enc, do_sample=True, temperature=temperature, top_p=top_p,
                                  top_k=top_k, max_new_tokens=max_tokens, num_return_sequences=n,
@@ -89,20 +92,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dtype", default="auto", help="vLLM dtype: auto (from the hardware), bfloat16, float32")
     ap.add_argument("--hf-dtype", default="float32")
     ap.add_argument("--hf-batch", type=int, default=32, help="prompts per HF generate call")
+    ap.add_argument("--hf-device", default=default_device(), help="cpu | cuda (vLLM: CUDA wherever there is one)")
     args = ap.parse_args(argv)
 
     policy = PolicyConfig(model=args.model, dtype=args.dtype, max_model_len=1024)
     model_dir = resolve_model(policy, Path(args.cache_dir))
     prompts = make_prompts(args.prompts)
     hf, hf_tokens = hf_tokens_per_s(model_dir, prompts, args.n, args.max_tokens,
-                                    args.temperature, args.top_p, args.top_k, args.hf_dtype, args.hf_batch)
+                                    args.temperature, args.top_p, args.top_k, args.hf_dtype, args.hf_batch,
+                                    args.hf_device)
     vl, vl_tokens = vllm_tokens_per_s(model_dir, policy, prompts, args.n, args.max_tokens,
                                       args.temperature, args.top_p, args.top_k)
     print(f"sampler throughput ({args.model}, {args.prompts} prompts x n={args.n}, "
           f"max_tokens={args.max_tokens}, T={args.temperature}, top_p={args.top_p}, top_k={args.top_k}): "
           f"vLLM/HF = {vl / hf:.2f}x")
-    print(f"  vLLM ({resolve_dtype(args.dtype)}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
-    print(f"  HF generate ({args.hf_dtype}): {hf:8.1f} tok/s ({hf_tokens} tokens)")
+    print(f"  vLLM ({resolve_dtype(args.dtype)}, {default_device()}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
+    print(f"  HF generate ({args.hf_dtype}, {args.hf_device}): {hf:8.1f} tok/s ({hf_tokens} tokens)")
     return 0
 
 

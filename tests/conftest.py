@@ -1,6 +1,6 @@
 """Test-wide settings: one OpenMP thread per xdist worker, visrep first (its DEFAULT_ENV:
 offline hubs, no telemetry; and its torchvision fix before any test imports torch), Ray's
-local cluster on any OS, and the xdist groups."""
+local cluster on any OS, the xdist groups, and the `gpu` tier skipped where there is no CUDA."""
 
 import os
 
@@ -29,6 +29,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (DeepSpeed's process group before vLLM's engine).  The `ray` tier goes first, because it
     is most of the suite's time and the other worker runs the rest beside it: its waits for
     actors and subprocesses leave a core idle about half the time."""
+    if any(item.get_closest_marker("gpu") for item in items):
+        import torch  # only when `gpu` tests were collected: torch's import is a second or two
+
+        if not torch.cuda.is_available():
+            skip = pytest.mark.skip(reason="gpu tier: needs CUDA (torch.cuda.is_available() is False)")
+            for item in items:
+                if item.get_closest_marker("gpu"):
+                    item.add_marker(skip)
     for item in items:
         for group in GROUPS:
             if item.get_closest_marker(group):

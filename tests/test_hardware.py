@@ -52,8 +52,7 @@ def test_unknown_values_are_refused() -> None:
         native_bf16("tpu")
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.gpu  # skipped without CUDA (tests/conftest.py)
 def test_auto_on_cuda_is_bf16_where_the_gpu_has_it() -> None:
     expected = "bfloat16" if torch.cuda.is_bf16_supported(including_emulation=False) else "float32"
     assert resolve_dtype("auto", "cuda") == expected == resolve_dtype("auto")

@@ -153,6 +153,18 @@ class VllmSampler:
         finally:
             del llm
             gc.collect()
+            _release_cuda_cache()
+
+
+def _release_cuda_cache() -> None:
+    """Hand a closed engine's GPU memory back to the device.  On CUDA, vLLM refuses to start
+    unless ``gpu_memory_utilization`` (0.9) of the device is free, and torch's caching
+    allocator keeps the freed KV cache counted as used: without this, a ``reload`` in the same
+    process would be refused (read from vLLM's worker; not yet run on a GPU here)."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 @contextlib.contextmanager
