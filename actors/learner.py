@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from visrep.config import LearnerConfig
-from visrep.policy.checkpoints import Weights
+from visrep.policy.checkpoints import WeightArrays, from_arrays
 from visrep.policy.learner import DeepSpeedLearner
 
 
@@ -30,12 +30,13 @@ class LearnerActor:
         host = "127.0.0.1" if world_size == 1 else ray.util.get_node_ip_address()
         return host, free_port(host)
 
-    def start(self, master_addr: str, master_port: int, weights: Weights | None = None) -> None:
-        """Join the group and build the engine on the model directory, with ``weights`` (a
-        state dict, passed as an object ref that Ray resolves) in place of its own."""
+    def start(self, master_addr: str, master_port: int, weights: WeightArrays | None = None) -> None:
+        """Join the group and build the engine on the model directory, with ``weights`` (passed
+        as an object ref that Ray resolves) in place of its own."""
         model_dir, cfg, rank, world_size = self._args
         self._learner = DeepSpeedLearner(model_dir, cfg, rank=rank, world_size=world_size,
-                                         master_addr=master_addr, master_port=master_port, weights=weights)
+                                         master_addr=master_addr, master_port=master_port,
+                                         weights=None if weights is None else from_arrays(weights))
 
     def _started(self) -> DeepSpeedLearner:
         if self._learner is None:
@@ -47,7 +48,7 @@ class LearnerActor:
         with the shuffle ``seed`` they share."""
         return self._started().train(examples, epochs=epochs, lr=lr, seed=seed)
 
-    def weights(self) -> Weights | None:
+    def weights(self) -> WeightArrays | None:
         """The trained weights (rank 0; None on the others; every rank must call it)."""
         return self._started().weights()
 

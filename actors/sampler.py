@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from visrep.config import PolicyConfig, PromptConfig, SamplerConfig
-from visrep.policy.checkpoints import Weights
+from visrep.policy.checkpoints import WeightArrays, from_arrays
 from visrep.policy.sampling import VllmSampler
 from visrep.programs.records import Program, SampleBatch
 from visrep.programs.text import STOP, extract_program
@@ -39,7 +39,7 @@ class SamplerActor:
     """Owns one engine, built on a model directory; ``load`` swaps in the policy a phase samples."""
 
     def __init__(self, model_dir: str, version: int, policy: PolicyConfig, sampler: SamplerConfig,
-                 seeds: list[Seed], seed: int, fetch: Callable[[Any], Weights]) -> None:
+                 seeds: list[Seed], seed: int, fetch: Callable[[Any], WeightArrays]) -> None:
         self._cfg = sampler
         self._fetch = fetch  # a weights handle -> the weights (``ray.get``: actors stay plain classes)
         self._seeds = seeds
@@ -61,7 +61,7 @@ class SamplerActor:
                 if policy.weights is None:
                     self._engine.reload(Path(policy.name))
                 else:
-                    self._engine.update_weights(self._fetch(policy.weights))
+                    self._engine.update_weights(from_arrays(self._fetch(policy.weights)))
             self._serving = policy.name
         self._version = policy.version
 

@@ -33,7 +33,7 @@ from rayapps.learners import LearnerGroup
 from rayapps.pools import spawn_samplers
 from visrep.cli import cache_dir
 from visrep.config import load_config
-from visrep.policy.checkpoints import write_checkpoint
+from visrep.policy.checkpoints import from_arrays, write_checkpoint
 from visrep.policy.models import resolve_model
 from visrep.selftrain.examples import config_seeds, program_examples
 
@@ -81,7 +81,8 @@ def main() -> None:
             note("in place", "SFT step (not hand-off)", s)
             ref, s = _timed(group.weights)
             note("in place", "weights into the object store", s)
-            _, s = _timed(lambda r, out: write_checkpoint(ray.get(r), base, out), ref, Path(tmp) / f"inplace-{i}")
+            _, s = _timed(lambda r, out: write_checkpoint(from_arrays(ray.get(r)), base, out),
+                          ref, Path(tmp) / f"inplace-{i}")
             note("in place", "controller writes the checkpoint", s)
             _, s = _timed(ray.get, sampler.load.remote(Policy(i, f"in place {i}", ref)))
             note("in place", "sampler updates weights in place", s)

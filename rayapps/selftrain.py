@@ -31,7 +31,7 @@ from rayapps.pools import spawn_pools, spawn_samplers
 from rayapps.tracking import Tracker, summary_line
 from visrep.cli import Interrupted, cache_dir, run_main
 from visrep.config import Config, PromptConfig, load_config
-from visrep.policy.checkpoints import read_weights, write_checkpoint
+from visrep.policy.checkpoints import from_arrays, read_weights, to_arrays, write_checkpoint
 from visrep.policy.models import check_prompt_lengths, resolve_model
 from visrep.programs.baselines import BASELINES, baselines_for
 from visrep.selftrain import trajectories as T
@@ -73,13 +73,13 @@ class SelfTrain:
         """An object ref of iteration ``i``'s checkpoint weights: the learner's own output when
         this driver trained it, else read from the run directory (a resumed run) and put."""
         if i not in self._held:
-            self._held = {i: ray.put(read_weights(self.rd.checkpoint(i).resolve()))}
+            self._held = {i: ray.put(to_arrays(read_weights(self.rd.checkpoint(i).resolve())))}
         return self._held[i]
 
     def _publish(self, i: int, weights: Any) -> None:
         """Iteration ``i``'s trained weights: written as its checkpoint by the controller (it
         owns the run directory; the learners' nodes need not see it), held for the samplers."""
-        write_checkpoint(ray.get(weights), self.base, self.rd.checkpoint(i))
+        write_checkpoint(from_arrays(ray.get(weights)), self.base, self.rd.checkpoint(i))
         self._held = {i: weights}
 
     def _load_policy(self, i: int | None) -> None:

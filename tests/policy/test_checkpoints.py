@@ -52,3 +52,20 @@ def test_a_directory_without_weights_is_refused_in_one_line(tmp_path: Path) -> N
 
     with pytest.raises(ValueError, match="no safetensors weights"):
         read_weights(tmp_path)
+
+
+def test_weights_cross_as_arrays_and_come_back_as_the_same_tensors() -> None:
+    import pickle
+
+    from visrep.policy.checkpoints import from_arrays, to_arrays
+
+    embed = torch.randn(8, 4, dtype=torch.bfloat16)
+    flat = torch.arange(12, dtype=torch.float32)  # a view into a flat buffer, as ZeRO's parameters are
+    weights = {"embed": embed, "head": embed, "w": flat[2:8].view(2, 3)}
+    packed = pickle.loads(pickle.dumps(to_arrays(weights), protocol=5))
+    back = from_arrays(packed)
+    assert back.keys() == weights.keys() and all(back[k].dtype == weights[k].dtype for k in weights)
+    assert all(torch.equal(back[k], weights[k]) for k in weights)
+    assert back["embed"].data_ptr() == back["head"].data_ptr()  # a tied pair stays one tensor
+    flat.zero_()
+    assert torch.equal(back["w"], torch.arange(2, 8, dtype=torch.float32).view(2, 3))  # copies

@@ -84,21 +84,23 @@ def test_a_kept_learner_trains_as_one_built_anew_from_its_weights(tiny_dir, port
     a learner built for that step from the first step's weights gives, bit for bit."""
     import torch
 
+    from visrep.policy.checkpoints import from_arrays
+
     cfg = LearnerConfig(zero_stage=0, dtype="float32", batch_size=2, lr=5e-3, max_len=128)
     first, second = [(PROMPT, PROGRAM), ("x = ", "1\n")], [("y = ", "2\n"), (PROMPT, PROGRAM)]
     kept = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
     try:
         kept.train(first, epochs=3, seed=1, progress=False)
-        after_first = {k: v.clone() for k, v in kept.weights().items()}
+        after_first = from_arrays(kept.weights())
         kept.train(second, epochs=3, seed=2, progress=False)
-        kept_out = {k: v.clone() for k, v in kept.weights().items()}
+        kept_out = from_arrays(kept.weights())
     finally:
         kept.close()
     fresh = DeepSpeedLearner(tiny_dir, cfg, master_port=port, weights=after_first)
     try:
-        assert all(torch.equal(v, after_first[k]) for k, v in fresh.weights().items())
+        assert all(torch.equal(v, after_first[k]) for k, v in from_arrays(fresh.weights()).items())
         fresh.train(second, epochs=3, seed=2, progress=False)
-        fresh_out = fresh.weights()
+        fresh_out = from_arrays(fresh.weights())
     finally:
         fresh.close()
     assert kept_out.keys() == fresh_out.keys() == after_first.keys()

@@ -13,9 +13,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from visrep.policy.models import replace_dir
 
@@ -25,6 +29,43 @@ if TYPE_CHECKING:
 Weights = Mapping[str, "torch.Tensor"]  # HF parameter names -> tensors on the CPU
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 WEIGHT_INDEX = "model.safetensors.index.json"
+
+
+@dataclass(frozen=True)
+class WeightArrays:
+    """Weights as numpy arrays (bf16 as its 16 bits), the form in which they cross Ray's object
+    store: numpy arrays are stored and read back without a copy (pickle 5 buffers), where torch
+    tensors are pickled whole; measured on SmolLM2-135M: 3.9 s to put and 8 s to get as tensors.
+    A tied weight is one array under both names."""
+
+    arrays: dict[str, np.ndarray]
+    dtypes: dict[str, str]  # name -> the torch dtype's name ("float32", "bfloat16")
+
+
+def to_arrays(weights: Weights) -> WeightArrays:
+    """Copies of ``weights`` as ``WeightArrays`` (one per tensor: a tied pair stays one)."""
+    import torch
+
+    copies: dict[int, np.ndarray] = {}
+    for tensor in weights.values():
+        if tensor.data_ptr() not in copies:
+            bits = tensor.detach().cpu()
+            bits = bits.view(torch.int16) if bits.dtype == torch.bfloat16 else bits
+            copies[tensor.data_ptr()] = bits.numpy().copy()
+    return WeightArrays({name: copies[t.data_ptr()] for name, t in weights.items()},
+                        {name: str(t.dtype).removeprefix("torch.") for name, t in weights.items()})
+
+
+def from_arrays(weights: WeightArrays) -> dict[str, torch.Tensor]:
+    """``weights`` as tensors over the same memory (read-only when it is the object store's:
+    loaders copy from them, nothing writes into them)."""
+    import torch
+
+    with warnings.catch_warnings():  # torch warns of the object store's read-only buffers
+        warnings.simplefilter("ignore", UserWarning)
+        tensors = {id(a): torch.from_numpy(a) for a in weights.arrays.values()}
+    return {name: tensors[id(a)].view(torch.bfloat16) if weights.dtypes[name] == "bfloat16" else tensors[id(a)]
+            for name, a in weights.arrays.items()}
 
 
 def _is_weights(path: Path) -> bool:

@@ -27,16 +27,12 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from visrep.config import LearnerConfig
 from visrep.distributed import close_group, open_group
 from visrep.hardware import resolve_bf16
-from visrep.policy.checkpoints import Weights, write_checkpoint
+from visrep.policy.checkpoints import WeightArrays, Weights, from_arrays, to_arrays, write_checkpoint
 from visrep.policy.sft import ATTENTION_MASK, encode_example, length_grouped_order, pad_batch, pad_id_of
-
-if TYPE_CHECKING:
-    import torch
 
 
 def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
@@ -169,23 +165,17 @@ class DeepSpeedLearner:
         optimizer = self.engine.optimizer
         getattr(optimizer, "optimizer", optimizer).state.clear()
 
-    def weights(self) -> dict[str, torch.Tensor] | None:
-        """The policy's weights on the CPU, by HF parameter name (the module's state dict),
+    def weights(self) -> WeightArrays | None:
+        """The policy's weights, by HF parameter name (the module's state dict), copied to
+        numpy arrays (``to_arrays``: what crosses Ray's object store without further copies),
         on rank 0 (None on the others); a collective call: at ZeRO-3 every rank must make it
-        (the gather).  Copies, one per tensor: ZeRO's parameters are views into flat buffers,
-        which no serialiser takes whole.  A tied weight is one copy under both names: vLLM's
-        in-place reload left a tied ``lm_head`` with its old values when only the embedding
-        came (measured)."""
+        (the gather).  A tied weight is there under both names: vLLM's in-place reload left a
+        tied ``lm_head`` with its old values when only the embedding came (measured)."""
         if self.cfg.zero_stage == 3:
             state = self.engine._zero3_consolidated_16bit_state_dict()
         else:
             state = self.engine.module.state_dict() if self.rank == 0 else None
-        if self.rank != 0:
-            return None
-        copies: dict[int, torch.Tensor] = {}
-        for tensor in state.values():
-            copies.setdefault(tensor.data_ptr(), tensor.detach().to("cpu", copy=True))
-        return {name: copies[tensor.data_ptr()] for name, tensor in state.items()}
+        return to_arrays(state) if self.rank == 0 else None
 
     def save_hf(self, out_dir: Path) -> Path:
         """Write the current weights as an HF dir (``write_checkpoint``: this learner's
@@ -195,7 +185,7 @@ class DeepSpeedLearner:
 
         weights = self.weights()
         if weights is not None:
-            write_checkpoint(weights, self.model_dir, Path(out_dir))
+            write_checkpoint(from_arrays(weights), self.model_dir, Path(out_dir))
         if self.world_size > 1:
             dist.barrier()
         return Path(out_dir)
