@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from visrep.config import LearnerConfig
+from visrep.distributed import free_port
 from visrep.policy.checkpoints import WeightArrays, from_arrays
 from visrep.policy.learner import DeepSpeedLearner
 
@@ -19,15 +21,11 @@ class LearnerActor:
         self._args = (Path(model_dir), cfg, rank, world_size)
         self._learner: DeepSpeedLearner | None = None
 
-    def rendezvous(self) -> tuple[str, int]:
-        """Where the ranks meet: this node's IP and a port free on it (loopback when there is
-        one rank: a laptop needs no routable address)."""
-        import ray
-
-        from visrep.distributed import free_port
-
-        world_size = self._args[3]
-        host = "127.0.0.1" if world_size == 1 else ray.util.get_node_ip_address()
+    def rendezvous(self, node_ip: Callable[[], str]) -> tuple[str, int]:
+        """Where the ranks meet: this node's IP (``node_ip``: the Ray layer gives
+        ``ray.util.get_node_ip_address``, actors stay plain classes) and a port free on it;
+        loopback when there is one rank (a laptop needs no routable address)."""
+        host = "127.0.0.1" if self._args[3] == 1 else node_ip()
         return host, free_port(host)
 
     def start(self, master_addr: str, master_port: int, weights: WeightArrays | None = None) -> None:

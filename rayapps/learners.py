@@ -28,7 +28,7 @@ class LearnerGroup:
         actor = ray.remote(LearnerActor).options(**actor_options(res.learner_cpus, res.learner_gpus))
         self.ranks = [actor.remote(str(model_dir), cfg.learner, r, res.learners) for r in range(res.learners)]
         try:
-            addr, port = ray.get(self.ranks[0].rendezvous.remote())
+            addr, port = ray.get(self.ranks[0].rendezvous.remote(ray.util.get_node_ip_address))
             ray.get([rank.start.remote(addr, port, weights) for rank in self.ranks])
         except BaseException:
             self.kill()

@@ -147,9 +147,7 @@ class SelfTrain:
                 return stats
             except RayActorError as exc:
                 deaths += 1
-                if self.learners is not None:
-                    self.learners.kill()
-                    self.learners = None
+                self._drop_learners()
                 if deaths > restarts:
                     raise Interrupted(f"iteration {out}: a learner rank died {deaths} times "
                                       f"(resources.max_restarts={restarts})") from exc
@@ -160,12 +158,17 @@ class SelfTrain:
         """The learner group, holding iteration ``version``'s policy (None: the base model's):
         the one the run has when it already does, else one built with those weights."""
         if self.learners is not None and self.learners.version != version:
-            self.learners.kill()
-            self.learners = None
+            self._drop_learners()
         if self.learners is None:
             weights = None if version is None else self._checkpoint_weights(version)
             self.learners = LearnerGroup(self.cfg, self.base, version, weights)
         return self.learners
+
+    def _drop_learners(self) -> None:
+        """End the learner group (the next improve step builds one from its checkpoint)."""
+        if self.learners is not None:
+            self.learners.kill()
+            self.learners = None
 
     def _init(self, train: list[Task]) -> None:
         """Iteration 0: probe few-shot prompting; warm-start on seeds if it solves too little
@@ -250,9 +253,7 @@ class SelfTrain:
             for actor in (*self.pools.samplers, *self.pools.executors, *self.pools.scorers):
                 ray.kill(actor)
             self.pools = None
-        if self.learners is not None:
-            self.learners.kill()
-            self.learners = None
+        self._drop_learners()
 
     # ---- the loop ----------------------------------------------------------------
     def run(self) -> int:
@@ -306,6 +307,7 @@ class SelfTrain:
                 if not self.rd.done(i, "eval"):
                     self._eval(i, heldout)
                 if redistill.due(cfg, i) and not self.rd.done(i, redistill.STAGE):
+                    self._drop_learners()  # the distillation runs with the learner's resources
                     metrics, student_dir = redistill.run_stage(self.cfg, self.rd, i, self.pools, world, heldout)
                     self.tracker.log(metrics, step=i)
                     self.rd.mark_done(i, redistill.STAGE, {**metrics, "student_dir": student_dir})
