@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from visrep.config import ExecutorConfig, VisualConfig
 from visrep.programs.executor import ORACLE, executor_for_world
 from visrep.programs.records import ExecResult, SampleBatch
 from visrep.rewards.records import Reward
+from visrep.storage import Bundle, local_dir
 from visrep.world.records import Task
 
 
@@ -20,8 +21,14 @@ class ExecutorActor:
     as long as the actor (the K samples of a task, and later iterations, reuse it).
     """
 
-    def __init__(self, world_dir: str, visual: VisualConfig, limits: ExecutorConfig) -> None:
-        self._executor = executor_for_world(Path(world_dir), visual, limits)
+    def __init__(self, world: str | Bundle, visual: VisualConfig, limits: ExecutorConfig,
+                 student: Bundle | None = None) -> None:
+        """``world`` and ``student`` as ``visrep.storage`` hands them over (a path every node
+        has, or a bundle unpacked in this node's scratch); ``student`` replaces
+        ``visual.student_dir``, a path on the controller's disk."""
+        if student is not None:
+            visual = replace(visual, student_dir=str(local_dir(student)))
+        self._executor = executor_for_world(local_dir(world), visual, limits)
 
     def run(self, tasks: list[Task], batch: SampleBatch) -> list[list[ExecResult]]:
         """Execute every program of every task; results mirror the nesting of the batch."""

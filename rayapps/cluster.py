@@ -16,7 +16,7 @@ import psutil
 import ray
 
 from visrep import DEFAULT_ENV
-from visrep.config import ResourcesConfig
+from visrep.config import ResourcesConfig, Role
 
 
 def peak_cpus(res: ResourcesConfig, learner_ranks: int) -> float:
@@ -90,3 +90,15 @@ def actor_options(cpus: float, gpus: float, env: dict[str, str] | None = None,
     ``max_restarts`` times, and never retries a task itself (``max_task_retries`` 0): the
     pipeline re-issues what a death failed, so it counts and reports every re-run."""
     return {**task_options(cpus, gpus, env), "max_restarts": max_restarts, "max_task_retries": 0}
+
+
+def role_options(res: ResourcesConfig, role: Role) -> dict[str, Any]:
+    """``actor_options`` for an actor of ``role`` (sampler, executor, scorer, learner) from
+    ``resources``: its CPUs and GPUs, its custom resources (``resources.custom``, which pin
+    it to node types), and ``max_restarts``, except for learner ranks, which Ray never
+    restarts (a rank alone cannot rejoin its group: the controller rebuilds the group)."""
+    options = actor_options(getattr(res, f"{role}_cpus"), getattr(res, f"{role}_gpus", 0.0),
+                            max_restarts=0 if role == "learner" else res.max_restarts)
+    if res.custom.get(role):
+        options["resources"] = dict(res.custom[role])
+    return options

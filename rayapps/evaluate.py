@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rayapps.cluster import connect
 from rayapps.distill import student_for_tools
+from rayapps.inputs import Inputs
 from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given
 from rayapps.pools import attribution, spawn_executors, spawn_pools, spawn_scorers
 from visrep.cli import SetupError, run_main
@@ -88,10 +89,11 @@ def _tasks(world: Path, split_args: list[str], splits: dict[str, str]) -> list[T
 def _run(cfg: Config, world: Path, tasks: list[Task], checkpoint: Path | None, baseline: str) -> PhaseOutput:
     """The phase on live actor pools: the checkpoint's greedy programs, or the baseline's."""
     connect(cfg.resources, 0)
+    inputs = Inputs.of(cfg.visual, world, ship_world=False)  # --world: the user's, on every node
     if checkpoint is None:
-        pools = Pools([], spawn_executors(cfg, world), spawn_scorers(cfg), cfg.visual.backend, attribution(cfg))
+        pools = Pools([], spawn_executors(cfg, inputs), spawn_scorers(cfg), cfg.visual.backend, attribution(cfg))
         return run_given(pools, tasks, BASELINES[baseline], phase=baseline, batch_tasks=cfg.sampler.batch_tasks)
-    pools = spawn_pools(cfg, world, checkpoint, 0, config_seeds(cfg.warm_start.seeds_file))
+    pools = spawn_pools(cfg, inputs, checkpoint, 0, config_seeds(cfg.warm_start.seeds_file))
     return run_eval(pools, tasks, iteration=0, prompt=cfg.prompt, batch_tasks=cfg.sampler.greedy_batch_tasks)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import ray
 
 from actors.learner import LearnerActor
-from rayapps.cluster import actor_options
+from rayapps.cluster import role_options
 from visrep.config import Config
 
 
@@ -25,7 +25,7 @@ class LearnerGroup:
 
     def __init__(self, cfg: Config, model_dir: Path, version: int | None = None, weights: Any = None) -> None:
         res = cfg.resources
-        actor = ray.remote(LearnerActor).options(**actor_options(res.learner_cpus, res.learner_gpus))
+        actor = ray.remote(LearnerActor).options(**role_options(res, "learner"))
         self.ranks = [actor.remote(str(model_dir), cfg.learner, r, res.learners) for r in range(res.learners)]
         try:
             addr, port = ray.get(self.ranks[0].rendezvous.remote(ray.util.get_node_ip_address))

@@ -30,6 +30,7 @@ from ray.exceptions import ActorUnavailableError, RayActorError
 from tqdm import tqdm
 
 from actors.sampler import Policy
+from rayapps.inputs import Inputs
 from visrep.cli import Interrupted
 from visrep.config import PromptConfig
 from visrep.programs.records import ExecResult, Program, SampleBatch
@@ -50,6 +51,7 @@ class Pools:
     backend: str = "oracle"
     attribution: Attribution | None = None
     policy: Policy | None = None  # what the samplers must serve (each sample call names it)
+    inputs: Inputs | None = None  # what the executors were spawned on (re-distillation swaps the student)
 
     def named(self) -> dict[str, Any]:
         """Every actor by its name in messages (``executor-0``)."""

@@ -9,13 +9,16 @@ type, and do all of them fit at once on the head plus at most ``max_workers`` wo
 What it models:
 - one demand per actor: samplers, executors, scorers and learner ranks, all alive at once
   (the learner group lives for the whole run); when re-distillation can run, one more
-  executor and one learner-sized task on top (the stage holds at most one of the two at a
-  time; counting both keeps the check simple and errs on the safe side);
-- CPU and GPU exactly as the actors request them from Ray;
+  executor on top, and on the head a task with a learner rank's CPUs (the stage runs
+  there, beside the teacher; counting both with the learners errs on the safe side);
+- CPU and GPU exactly as the actors request them from Ray, and the custom resources
+  ``resources.custom`` gives a role: only node types that declare them host it;
 - host memory as an estimate, checked only where a node type declares ``memory``: an
   executor's sandbox workers may each grow by ``executor.memory_mb`` (``RLIMIT_AS``; the
-  executor's own process and its student are not counted), and a learner rank loads the
-  whole policy in fp32 (4 bytes a parameter) before DeepSpeed shards it; samplers and
+  executor's own process and its student are not counted), and a learner rank reads the
+  policy in the dtype it trains in (fp32: 4 bytes a parameter; bf16, what ``auto`` gives
+  on GPUs: 2), its 1/ranks shard at ZeRO-3 (built inside ``deepspeed.zero.Init``), all of
+  it otherwise (DeepSpeed's ZeRO-1/2 keep the whole model on every rank); samplers and
   scorers count none.  Ray itself does not reserve memory for these actors (they request none), so
   this dimension says that a placement within the nodes' RAM exists, not that Ray picks it;
 - the object store: every node type that can host a sampler or a learner rank must hold one
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,11 +50,12 @@ import yaml
 
 from rayapps.redistill import due
 from visrep.cli import SetupError
-from visrep.config import Config
+from visrep.config import Config, Role
 
 GIB = 1 << 30
 FP32_BYTES, BF16_BYTES = 4, 2
 POLICY_ROLES = ("sampler", "learner")  # roles that hold a copy of the policy weights
+BUILTIN = ("CPU", "GPU", "memory", "object_store_memory")  # Ray's own resources; the rest are custom
 
 
 class Unplaceable(SetupError):
@@ -65,6 +70,8 @@ class Demand:
     cpus: float
     gpus: float
     memory: float = 0.0
+    custom: tuple[tuple[str, float], ...] = ()  # Ray custom resources, (name, amount)
+    head: bool = False  # runs on the head only
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ class NodeType:
     object_store: float
     min_workers: int
     max_workers: int
+    custom: tuple[tuple[str, float], ...] = ()  # the custom resources it declares
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class Node:
     """A node of the packing and the actors put on it."""
 
     kind: NodeType
+    head: bool = False
     actors: list[Demand] = field(default_factory=list)
 
     def free(self) -> tuple[float, float, float]:
@@ -105,7 +114,14 @@ class Node:
                 self.kind.memory - sum(a.memory for a in self.actors))
 
     def holds(self, d: Demand) -> bool:
-        return fits(d, self.free())
+        return (self.head or not d.head) and fits(d, self.free()) and admits(self.kind, d, self.actors)
+
+
+def admits(kind: NodeType, d: Demand, placed: Sequence[Demand] = ()) -> bool:
+    """Whether ``kind`` has the custom resources ``d`` asks for, beside those ``placed`` took."""
+    have = dict(kind.custom)
+    return all(have.get(name, 0.0) - sum(dict(a.custom).get(name, 0.0) for a in placed) >= amount - 1e-9
+               for name, amount in d.custom)
 
 
 def fits(d: Demand, room: tuple[float, float, float]) -> bool:
@@ -121,10 +137,11 @@ def _node_type(name: str, spec: dict[str, Any], max_workers: int) -> NodeType:
     if missing:
         raise SetupError(f"node type {name}: resources must declare {' and '.join(missing)} explicitly "
                          "(Ray would fill them from the instance type, which this check cannot read)")
+    custom = tuple(sorted((k, float(v)) for k, v in res.items() if k not in BUILTIN))
     return NodeType(name, str(spec.get("node_config", {}).get("InstanceType", "?")), float(res["CPU"]),
                     float(res["GPU"]), float(res.get("memory", math.inf)),
                     float(res.get("object_store_memory", math.inf)),
-                    int(spec.get("min_workers", 0)), int(spec.get("max_workers", max_workers)))
+                    int(spec.get("min_workers", 0)), int(spec.get("max_workers", max_workers)), custom)
 
 
 def read_cluster(config: Path | dict[str, Any]) -> Cluster:
@@ -146,16 +163,31 @@ def policy_params(model: str) -> float | None:
     return float(number) * (1e9 if unit in "bB" else 1e6)
 
 
+def learner_bytes(cfg: Config, params: float | None) -> float:
+    """Host memory one learner rank holds of the policy at load (0: not estimated)."""
+    if not params:
+        return 0.0
+    gpu_bf16 = cfg.learner.dtype == "bfloat16" or (cfg.learner.dtype == "auto" and cfg.resources.learner_gpus > 0)
+    shards = cfg.resources.learners if cfg.learner.zero_stage == 3 else 1
+    return (BF16_BYTES if gpu_bf16 else FP32_BYTES) * params / shards
+
+
 def demands(cfg: Config) -> list[Demand]:
     """One demand per actor alive at the run's peak (see the module docstring)."""
     res, params = cfg.resources, policy_params(cfg.policy.model)
+
+    def custom(role: Role) -> tuple[tuple[str, float], ...]:
+        return tuple(sorted(res.custom.get(role, {}).items()))
+
     executor = Demand("executor", res.executor_cpus, 0.0,
-                      float(cfg.executor.workers * cfg.executor.memory_mb * (1 << 20)))
-    learner = Demand("learner", res.learner_cpus, res.learner_gpus, FP32_BYTES * params if params else 0.0)
-    out = ([Demand("sampler", res.sampler_cpus, res.sampler_gpus)] * res.samplers + [executor] * res.executors
-           + [Demand("scorer", res.scorer_cpus, 0.0)] * res.scorers + [learner] * res.learners)
+                      float(cfg.executor.workers * cfg.executor.memory_mb * (1 << 20)), custom("executor"))
+    learner = Demand("learner", res.learner_cpus, res.learner_gpus, learner_bytes(cfg, params), custom("learner"))
+    sampler = Demand("sampler", res.sampler_cpus, res.sampler_gpus, custom=custom("sampler"))
+    scorer = Demand("scorer", res.scorer_cpus, 0.0, custom=custom("scorer"))
+    out = [sampler] * res.samplers + [executor] * res.executors + [scorer] * res.scorers + [learner] * res.learners
     if due(cfg, cfg.redistill.every):
-        out += [replace(executor, role="re-distillation executor"), replace(learner, role="re-distillation task")]
+        out += [replace(executor, role="re-distillation executor"),
+                Demand("re-distillation task", res.learner_cpus, 0.0, head=True)]
     return out
 
 
@@ -180,9 +212,12 @@ def _kinds(cluster: Cluster) -> list[NodeType]:
 
 def _too_big(d: Demand, cluster: Cluster) -> str | None:
     """Why no node type can hold ``d`` alone (None when one can)."""
-    kinds = _kinds(cluster)
-    if any(fits(d, _dims(k)) for k in kinds):
+    kinds = [cluster.head] if d.head else _kinds(cluster)
+    if any(fits(d, _dims(k)) and admits(k, d) for k in kinds):
         return None
+    if not any(admits(k, d) for k in kinds):
+        return (f"one {d.role} asks for custom resources {dict(d.custom)} (resources.custom), which "
+                f"no node type declares ({', '.join(k.name for k in kinds)})")
     short = [i for i in range(3) if _dims(d)[i] > max(_dims(k)[i] for k in kinds)]
     what = " or ".join(("CPUs", "GPUs", "memory")[i] for i in short) or "of them together"
     most = max(kinds, key=lambda k: tuple(_dims(k)[i] for i in (*short, 1, 0, 2)))
@@ -213,7 +248,8 @@ def _open(d: Demand, nodes: list[Node], cluster: Cluster) -> Node | None:
     if len(nodes) - 1 >= cluster.max_workers:
         return None
     started = [n.kind.name for n in nodes[1:]]
-    options = [k for k in cluster.workers if started.count(k.name) < k.max_workers and fits(d, _dims(k))]
+    options = [k for k in cluster.workers
+               if not d.head and started.count(k.name) < k.max_workers and fits(d, _dims(k)) and admits(k, d)]
     if not options:
         return None
     node = Node(min(options, key=lambda k: (k.gpus - d.gpus, k.cpus - d.cpus, k.memory - d.memory)))
@@ -228,7 +264,7 @@ def place(actors: list[Demand], cluster: Cluster) -> list[Node]:
     for d in actors:
         if (why := _too_big(d, cluster)) is not None:
             raise Unplaceable(why)
-    nodes = [Node(cluster.head), *(Node(k) for k in cluster.workers for _ in range(k.min_workers))]
+    nodes = [Node(cluster.head, head=True), *(Node(k) for k in cluster.workers for _ in range(k.min_workers))]
     left: list[Demand] = []
     for d in sorted(actors, key=lambda d: (d.gpus, d.cpus, d.memory), reverse=True):  # GPU actors first
         node = next((n for n in nodes if n.holds(d)), None) or _open(d, nodes, cluster)

@@ -16,7 +16,8 @@ import ray
 from actors.executor import ExecutorActor
 from actors.sampler import Policy, SamplerActor
 from actors.scorer import ScorerActor
-from rayapps.cluster import actor_options
+from rayapps.cluster import role_options
+from rayapps.inputs import Inputs
 from rayapps.pipeline import Pools
 from visrep.config import Config
 from visrep.selftrain.attribution import Attribution
@@ -27,27 +28,23 @@ def spawn_samplers(cfg: Config, model_dir: Path, version: int, seeds: list[Seed]
     """``resources.samplers`` vLLM engines serving ``model_dir`` as policy ``version``,
     each seeded apart (``run.seed + n``); they fetch the weights of a ``Policy`` with
     ``ray.get`` (from the object store, wherever they run)."""
-    res = cfg.resources
     # the KV cache size travels in the sampler config (vLLM's kwarg); its legacy env var
     # VLLM_CPU_KVCACHE_SPACE takes whole GiB only and would override it
-    options = actor_options(res.sampler_cpus, res.sampler_gpus, max_restarts=res.max_restarts)
-    return [ray.remote(SamplerActor).options(**options).remote(
+    return [ray.remote(SamplerActor).options(**role_options(cfg.resources, "sampler")).remote(
                 str(model_dir), version, cfg.policy, cfg.sampler, seeds, cfg.run.seed + n, ray.get)
-            for n in range(res.samplers)]
+            for n in range(cfg.resources.samplers)]
 
 
-def spawn_executors(cfg: Config, world: Path) -> list[Any]:
-    """``resources.executors`` sandbox executors on ``world`` with the ``visual`` backend."""
-    res = cfg.resources
-    return [ray.remote(ExecutorActor).options(**actor_options(res.executor_cpus, 0, max_restarts=res.max_restarts))
-            .remote(str(world), cfg.visual, cfg.executor) for _ in range(res.executors)]
+def spawn_executors(cfg: Config, inputs: Inputs) -> list[Any]:
+    """``resources.executors`` sandbox executors on ``inputs`` with the ``visual`` backend."""
+    return [ray.remote(ExecutorActor).options(**role_options(cfg.resources, "executor"))
+            .remote(inputs.world, cfg.visual, cfg.executor, inputs.student) for _ in range(cfg.resources.executors)]
 
 
 def spawn_scorers(cfg: Config) -> list[Any]:
     """``resources.scorers`` reward scorers."""
-    res = cfg.resources
-    return [ray.remote(ScorerActor).options(**actor_options(res.scorer_cpus, 0, max_restarts=res.max_restarts)).remote()
-            for _ in range(res.scorers)]
+    return [ray.remote(ScorerActor).options(**role_options(cfg.resources, "scorer")).remote()
+            for _ in range(cfg.resources.scorers)]
 
 
 def attribution(cfg: Config) -> Attribution | None:
@@ -58,10 +55,10 @@ def attribution(cfg: Config) -> Attribution | None:
     return Attribution(cfg.selftrain.reward_threshold)
 
 
-def spawn_pools(cfg: Config, world: Path, model_dir: Path, version: int, seeds: list[Seed],
+def spawn_pools(cfg: Config, inputs: Inputs, model_dir: Path, version: int, seeds: list[Seed],
                 samplers: bool = True) -> Pools:
     """All three roles: what a phase that samples (grow, eval) runs on; without ``samplers``
     what one that runs given programs does (they can be spawned later)."""
     return Pools(spawn_samplers(cfg, model_dir, version, seeds) if samplers else [],
-                 spawn_executors(cfg, world), spawn_scorers(cfg),
-                 cfg.visual.backend, attribution(cfg), policy=Policy(version, str(Path(model_dir).resolve())))
+                 spawn_executors(cfg, inputs), spawn_scorers(cfg), cfg.visual.backend, attribution(cfg),
+                 policy=Policy(version, str(Path(model_dir).resolve())), inputs=inputs)

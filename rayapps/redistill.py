@@ -4,7 +4,8 @@ the executors the new one.
 
 Runs after evaluation of every ``redistill.every``-th iteration.  Each arm (``targeted``;
 ``random`` with ``redistill.control``) is one Ray task that fine-tunes the current student
-(``visrep.visual.redistill.redistill_for_tools``) with the learner's resources, then one
+(``visrep.visual.redistill.redistill_for_tools``) on the head, with a learner rank's CPUs
+(the learner group is released first), then one
 fresh executor on the new student answers (a) exactly the tool calls the evaluation asked
 of the old one (tool-error rate before/after) and (b) the evaluation's programs again
 (held-out accuracy with student tools, before/after).  The targeted student replaces the
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from rayapps.cluster import task_options
+from rayapps.inputs import Inputs
 from rayapps.pipeline import Pools, run_given
 from rayapps.pools import spawn_executors
 from visrep.config import Config
@@ -54,13 +57,13 @@ def current_student(cfg: Config, rd: RunDir) -> str:
     return cfg.visual.student_dir
 
 
-def _measure(cfg: Config, world: Path, student: str, pools: Pools, heldout: list[Task],
+def _measure(cfg: Config, inputs: Inputs, student: str, pools: Pools, heldout: list[Task],
              calls: list[dict[str, Any]], sources: dict[str, str], arm: str) -> tuple[Any, dict[str, Any]]:
     """A fresh executor on ``student``: its verdicts on the evaluation's ``calls`` and the
     evaluation programs' rows with its tools.  Returns (the executor, what it measured)."""
     visual = dataclasses.replace(cfg.visual, student_dir=student)
     executor = spawn_executors(dataclasses.replace(cfg, visual=visual, resources=dataclasses.replace(
-        cfg.resources, executors=1)), world)[0]
+        cfg.resources, executors=1)), inputs.with_student(visual))[0]
     agree = ray.get(executor.rejudge.remote(calls))
     out = run_given(Pools([], [executor], pools.scorers, cfg.visual.backend), heldout,
                     lambda task: sources[task.id], phase=f"{STAGE}_{arm}", batch_tasks=cfg.sampler.batch_tasks)
@@ -114,7 +117,11 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
     info.update({f"{STAGE}/before/{k.removeprefix('eval/')}": v
                  for k, v in phase_metrics(eval_rows, "eval").items() if k.startswith("eval/reward/")})
     budget = Budget(rc.steps, rc.batch_size, rc.lr, rc.mix)
-    task = ray.remote(redistill_for_tools).options(**task_options(res.learner_cpus, res.learner_gpus))
+    # On the head, beside the teacher and the distillation's data (the controller's cache) and
+    # the run dir it writes the new student into: nothing of it is on another node's disk.
+    head = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    task = ray.remote(redistill_for_tools).options(**task_options(res.learner_cpus, 0), scheduling_strategy=head)
+    inputs = pools.inputs if pools.inputs is not None else Inputs.of(cfg.visual, world, ship_world=not cfg.world.dir)
     keep = None
     for arm, objects in arms.items():
         if not objects:
@@ -122,7 +129,7 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
             continue
         out_dir = rd.iteration(i) / "students" / arm
         result = ray.get(task.remote(Path(student), out_dir, world, objects, budget, seed))
-        executor, measured = _measure(cfg, world, str(out_dir), pools, heldout, eval_calls, sources, arm)
+        executor, measured = _measure(cfg, inputs, str(out_dir), pools, heldout, eval_calls, sources, arm)
         after = error_rates(eval_calls, measured["agree"], failing)
         info.update({f"{STAGE}/{arm}/tool_error/{k}": v for k, v in after.items()})
         info.update({f"{STAGE}/{arm}/{k.removeprefix(f'{STAGE}_{arm}/')}": v for k, v in
@@ -141,8 +148,9 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
         for old in pools.executors:
             ray.get(old.close.remote())
             ray.kill(old)
+        visual = dataclasses.replace(cfg.visual, student_dir=str(keep[1]))
+        pools.inputs = inputs.with_student(visual)
         pools.executors = [keep[0], *spawn_executors(dataclasses.replace(
-            cfg, visual=dataclasses.replace(cfg.visual, student_dir=str(keep[1])),
-            resources=dataclasses.replace(res, executors=res.executors - 1)), world)]
+            cfg, visual=visual, resources=dataclasses.replace(res, executors=res.executors - 1)), pools.inputs)]
     info["time/redistill_s"] = time.perf_counter() - start
     return info, str(keep[1]) if keep is not None else student

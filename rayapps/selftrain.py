@@ -25,6 +25,7 @@ from actors.sampler import Policy
 from rayapps import redistill
 from rayapps.cluster import connect
 from rayapps.distill import student_for_tools
+from rayapps.inputs import Inputs
 from rayapps.learners import LearnerGroup
 from rayapps.pipeline import PhaseOutput, Pools, run_eval, run_given, run_phase
 from rayapps.pools import spawn_pools, spawn_samplers
@@ -290,7 +291,8 @@ class SelfTrain:
         try:
             self.cfg = cfg = dataclasses.replace(cfg, visual=dataclasses.replace(
                 cfg.visual, student_dir=redistill.current_student(cfg, self.rd)))
-            self.pools = spawn_pools(cfg, world, base, 0, self.seeds, samplers=self._samples_left())
+            inputs = Inputs.of(cfg.visual, world, ship_world=not cfg.world.dir)  # built here: on this disk alone
+            self.pools = spawn_pools(cfg, inputs, base, 0, self.seeds, samplers=self._samples_left())
             self._baselines(heldout)
             if not self.rd.done(0, "init"):
                 self._init(train)

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lower number = lower layer; a module may import only its own layer or lower ones.
 LAYERS = {
     "visrep.config": 0, "visrep.cli": 0, "visrep.distributed": 0, "visrep.hardware": 0, "visrep.scratch": 0,
+    "visrep.storage": 0,
     "visrep.world": 1,
     "visrep.vlm": 2,  # the student backs the tools, so it sits below them
     "visrep.visual": 3,

@@ -72,11 +72,40 @@ def test_enough_in_total_but_not_in_pieces_is_named() -> None:
     place([Demand("x", 5, 0)] * 4, read_cluster(raw))
 
 
+def test_custom_resources_pin_a_role_to_the_node_types_that_declare_them() -> None:
+    raw = _single_node(8)
+    raw["max_workers"] = 2
+    raw["available_node_types"]["gpu"] = {"resources": {"CPU": 8, "GPU": 0, "gpu_worker": 2}, "node_config": {},
+                                          "max_workers": 2}
+    cluster = read_cluster(raw)
+    pinned = Demand("sampler", 1, 0, custom=(("gpu_worker", 1.0),))
+    nodes = place([pinned] * 3 + [Demand("scorer", 1, 0)], cluster)  # the head has room, but no gpu_worker
+    assert [(n.kind.name, sorted(a.role for a in n.actors)) for n in nodes] == [
+        ("local", ["scorer"]), ("gpu", ["sampler", "sampler"]), ("gpu", ["sampler"])]
+    with pytest.raises(Unplaceable, match=r"^one sampler asks for custom resources \{'tpu': 1.0\} "
+                                          r"\(resources.custom\), which no node type declares"):
+        place([Demand("sampler", 1, 0, custom=(("tpu", 1.0),))], cluster)
+    cfg = load_config("tiny", ["resources.custom.sampler={gpu_worker: 1}"])
+    assert [d.custom for d in demands(cfg) if d.role == "sampler"] == [(("gpu_worker", 1.0),)]
+
+
+def test_the_redistillation_task_goes_on_the_head() -> None:
+    raw = _single_node(2)
+    raw["max_workers"] = 1
+    raw["available_node_types"]["w"] = {"resources": {"CPU": 64, "GPU": 0}, "node_config": {}, "max_workers": 1}
+    task = Demand("re-distillation task", 4, 0, head=True)
+    with pytest.raises(Unplaceable, match=r"^one re-distillation task needs 4 CPU, 0 GPU, but no node type has "
+                                          r"enough CPUs \(the largest, local"):
+        place([task], read_cluster(raw))
+    raw["available_node_types"]["local"]["resources"]["CPU"] = 4
+    assert [n.kind.name for n in place([task, Demand("x", 1, 0)], read_cluster(raw))] == ["local", "w"]
+
+
 def test_memory_counts_where_a_node_type_declares_it() -> None:
     raw = _raw()
     raw["available_node_types"]["cpu_worker"]["resources"]["memory"] = 32 * GIB
     with pytest.raises(Unplaceable,
-                       match=r"4 actors are left over \(first: one executor needing 16 CPU, 0 GPU, 64 GiB"):
+                       match=r"2 actors are left over \(first: one executor needing 16 CPU, 0 GPU, 64 GiB"):
         check(load_config("paper"), read_cluster(raw))
     for spec in raw["available_node_types"].values():
         spec["resources"]["memory"] = 32 * GIB
@@ -86,6 +115,17 @@ def test_memory_counts_where_a_node_type_declares_it() -> None:
     for spec in raw["available_node_types"].values():
         del spec["resources"]["memory"]  # undeclared: not counted
     assert "on the head and 4 of max_workers" in check(load_config("paper"), read_cluster(raw))[-2]  # 5 with it
+
+
+@pytest.mark.parametrize(("overrides", "gib"), [
+    ((), 7e9 * 2 / 8 / GIB),  # paper: ZeRO-3 over 8 ranks, bf16 (auto on GPUs): a shard each, read in bf16
+    (("learner.zero_stage=2",), 7e9 * 2 / GIB),  # ZeRO-1/2: the whole model on every rank
+    (("learner.zero_stage=2", "learner.dtype=float32"), 7e9 * 4 / GIB),
+    (("resources.learner_gpus=0",), 7e9 * 4 / 8 / GIB),  # auto on a CPU: fp32 assumed (bf16 only where native)
+])
+def test_a_learner_rank_holds_what_it_reads_at_load(overrides: tuple[str, ...], gib: float) -> None:
+    [rank, *_] = [d for d in demands(load_config("paper", list(overrides))) if d.role == "learner"]
+    assert rank.memory / GIB == pytest.approx(gib)
 
 
 def test_an_object_store_too_small_for_the_policy_is_named() -> None:

@@ -215,6 +215,9 @@ class RedistillConfig:
     control: bool = True
 
 
+Role = Literal["sampler", "executor", "scorer", "learner"]  # the actor roles a run spawns
+
+
 @dataclass(frozen=True)
 class ResourcesConfig:
     """Actors per role and CPUs/GPUs each; read only by ``rayapps``."""
@@ -230,6 +233,9 @@ class ResourcesConfig:
     learner_cpus: float = 1.0
     learner_gpus: float = 0.0
     max_restarts: int = 2  # times Ray restarts a role actor whose process died (its batches re-run)
+    # Ray custom resources each actor of a role also asks for: pins a role to the node types
+    # that declare them (cluster.yaml's ``resources``), e.g. {sampler: {gpu_worker: 1}}
+    custom: dict[Role, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ def test_zero2_trains_and_exports(tiny_dir, tmp_path, port):
     cfg = LearnerConfig(zero_stage=2, dtype="float32", batch_size=2, lr=5e-3, max_len=128)
     learner = DeepSpeedLearner(tiny_dir, cfg, master_port=port)
     try:
+        assert not learner.sharded_at_load  # ZeRO-1/2 keep the whole model on every rank
         stats = learner.train([(PROMPT, PROGRAM), ("x = ", "1\n")], epochs=8, progress=False)
         assert stats["last_loss"] < stats["first_loss"]
         out = learner.save_hf(tmp_path / "ckpt2")
@@ -41,12 +42,20 @@ def test_zero2_trains_and_exports(tiny_dir, tmp_path, port):
 
 def _rank_main(rank, world, port, model_dir, out_dir, queue):
     import visrep  # noqa: F401  (torchvision fix in the spawned child)
+    from visrep.policy.checkpoints import from_arrays, read_weights
 
     cfg = LearnerConfig(zero_stage=3, dtype="bfloat16", batch_size=4, lr=1e-2, max_len=128)
-    learner = DeepSpeedLearner(model_dir, cfg, rank=rank, world_size=world, master_port=port)
+    given = {k: (v * 0.5).bfloat16() for k, v in read_weights(model_dir).items()}  # a rank restarted from weights
+    learner = DeepSpeedLearner(model_dir, cfg, rank=rank, world_size=world, master_port=port, weights=given)
     try:
+        held = learner.weights()  # gathered onto rank 0
+        if rank == 0:
+            assert all(v.equal(given[k]) for k, v in from_arrays(held).items())
+        params = list(learner.engine.module.parameters())
+        stats = {"sharded_at_load": learner.sharded_at_load,  # built inside zero.Init: a shard from the start
+                 "held": sum(p.ds_tensor.numel() for p in params), "total": sum(p.ds_numel for p in params)}
         examples = [(PROMPT, PROGRAM), ("x = ", "1\n"), ("y = ", "2\n")]  # 3: padded to 4
-        stats = learner.train(examples, epochs=10, progress=False)
+        stats.update(learner.train(examples, epochs=10, progress=False))
         learner.save_hf(out_dir)
         queue.put((rank, stats))
     finally:
@@ -73,6 +82,8 @@ def test_two_ranks_gloo_zero3(tiny_dir, tmp_path, port):
                 p.kill()
         for path in set(glob.glob("/dev/shm/deepspeed_allreduce_buffer_*")) - before:
             os.remove(path)
+    for r in results.values():  # each rank holds half the model (rounded up per tensor), never all of it
+        assert r["sharded_at_load"] and r["total"] / 2 <= r["held"] < 0.6 * r["total"], r
     assert results[0]["steps"] == results[1]["steps"] == 10  # 2 examples/rank, micro batch 2
     assert results[0]["loss"] == pytest.approx(results[1]["loss"])  # reduced over ranks
     assert results[0]["last_loss"] < results[0]["first_loss"]

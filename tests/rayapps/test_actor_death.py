@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from rayapps.inputs import Inputs
 from rayapps.pipeline import run_phase
 from rayapps.pools import spawn_pools
 from visrep.cli import cache_dir
@@ -55,7 +56,8 @@ def test_a_sampler_executor_or_scorer_killed_mid_grow_costs_nothing_but_time(
     world = run_world(tmp_path / "run", CFG.world)
     train, _ = loop_tasks(world, CFG.world.kinds, 0, 0)
     base = resolve_model(CFG.policy, cache_dir())
-    pools = spawn_pools(CFG, world, base, 0, config_seeds(CFG.warm_start.seeds_file))
+    pools = spawn_pools(CFG, Inputs.of(CFG.visual, world, ship_world=True), base, 0,
+                        config_seeds(CFG.warm_start.seeds_file))
     import ray
 
     try:

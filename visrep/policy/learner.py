@@ -27,12 +27,16 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from visrep.config import LearnerConfig
 from visrep.distributed import close_group, open_group
 from visrep.hardware import resolve_bf16
 from visrep.policy.checkpoints import WeightArrays, Weights, from_arrays, to_arrays, write_checkpoint
 from visrep.policy.sft import ATTENTION_MASK, encode_example, length_grouped_order, pad_batch, pad_id_of
+
+if TYPE_CHECKING:
+    import torch  # imported where used: visrep first (its torchvision fix)
 
 
 def deepspeed_config(cfg: LearnerConfig, world_size: int) -> dict:
@@ -73,16 +77,42 @@ class DeepSpeedLearner:
 
         import deepspeed
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.integrations import HfDeepSpeedConfig
 
+        config = deepspeed_config(cfg, world_size)
+        # Host memory: the model is read in the dtype it trains in (DeepSpeed's bf16 casts it
+        # anyway, keeping fp32 master copies in the optimizer), and at ZeRO-3 built inside
+        # ``deepspeed.zero.Init`` (transformers does while an ``HfDeepSpeedConfig`` lives), so
+        # each rank holds its shard from the start: a 7B policy read whole in fp32 is 28 GB a
+        # rank, four ranks to a node.
+        self._hf_zero3 = None
+        if cfg.zero_stage == 3:
+            import torch.distributed as dist
+
+            deepspeed.init_distributed(dist.get_backend())  # zero.Init's world size is deepspeed.comm's
+            self._hf_zero3 = HfDeepSpeedConfig(config)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=torch.float32)
+        dtype = torch.bfloat16 if config["bf16"]["enabled"] else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype)
+        self.sharded_at_load = all(hasattr(p, "ds_id") for p in model.parameters())
         model.config.use_cache = False
         if weights is not None:
-            model.load_state_dict(dict(weights))
+            self._load(model, weights)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
-        self.engine, *_ = deepspeed.initialize(
-            model=model, optimizer=optimizer, config=deepspeed_config(cfg, world_size)
-        )
+        self.engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=config)
+
+    def _load(self, model: torch.nn.Module, weights: Weights) -> None:
+        """Set ``model``'s parameters to ``weights`` (a tied weight's second name is ignored);
+        at ZeRO-3 one parameter at a time, gathered and re-partitioned, rank 0's values."""
+        import deepspeed
+
+        if self._hf_zero3 is None:
+            model.load_state_dict(dict(weights))
+            return
+        for name, param in model.named_parameters():
+            with deepspeed.zero.GatheredParameters([param], modifier_rank=0):
+                if self.rank == 0:
+                    param.data.copy_(weights[name])
 
     @property
     def micro_batch(self) -> int:
