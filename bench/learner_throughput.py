@@ -7,7 +7,10 @@ The learner trains where the loop's would: on CUDA with NCCL where the process s
 else on the CPU with gloo.  Examples are the sampler bench's prompts, each completed by one
 program body; one untimed warm-up epoch (kernels, allocator), then ``--epochs`` timed ones.
 Tokens count every non-padding position (prompt included: that is the compute); achieved
-FLOP/s is 6·N·tokens/s, N the model's parameters.
+FLOP/s is 6·N·tokens/s, N the model's parameters; each ``--peak-tflops`` (a device's peak:
+its spec sheet's, a measured matmul's) adds the model FLOP utilisation (MFU) against it:
+
+    python bench/learner_throughput.py --model DIR --batch-size 32 --peak-tflops 989 --peak-tflops 790
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--zero-stage", type=int, default=0)
     ap.add_argument("--dtype", default="auto", help="auto (from the hardware), bfloat16, float32")
+    ap.add_argument("--peak-tflops", type=float, action="append", default=[],
+                    help="a peak in TFLOP/s to print MFU against (repeatable)")
     args = ap.parse_args(argv)
 
     model_dir = resolve_model(PolicyConfig(model=args.model), Path(args.cache_dir))
@@ -58,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {stats['tokens_per_s']:10.1f} tokens/s ({stats['tokens']} tokens, {stats['steps']} steps, "
           f"{stats['seconds']:.2f} s, padding {stats['padding']:.2f}x)")
     print(f"  {flops / 1e9:10.2f} GFLOP/s achieved (6*N*tokens/s)")
+    for peak in args.peak_tflops:
+        print(f"  {flops / (peak * 1e12):10.1%} MFU against {peak:g} TFLOP/s")
     return 0
 
 

@@ -12,6 +12,9 @@ the faster HF path on CPUs without AMX), vLLM in ``--dtype``.  On a machine with
 samples on the GPU and HF ``generate`` runs on ``--hf-device`` (the GPU by default there):
 
     python bench/sampler_throughput.py --model tiny --hf-dtype bfloat16    # scripts/gpu_tests.sh
+
+``--no-vllm`` measures HF ``generate`` alone: the baseline on a machine without vLLM (a lent
+GPU machine takes 64 MiB of carried packages, far under a vLLM wheel).
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ def hf_tokens_per_s(model_dir: Path, prompts: list[str], n: int, max_tokens: int
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).to(device).eval()
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    # One untimed call, as vLLM gets its warm-up: the first generate pays one-off costs (CUDA
+    # context and cuBLAS handles, kernel selection) that no later call does.
+    with torch.no_grad():
+        model.generate(**tok(prompts[:1], return_tensors="pt").to(device), max_new_tokens=4,
+                       do_sample=False, pad_token_id=pad)
     generated = 0
     start = time.perf_counter()
     for i in range(0, len(prompts), batch):
@@ -93,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hf-dtype", default="float32")
     ap.add_argument("--hf-batch", type=int, default=32, help="prompts per HF generate call")
     ap.add_argument("--hf-device", default=default_device(), help="cpu | cuda (vLLM: CUDA wherever there is one)")
+    ap.add_argument("--no-vllm", action="store_true", help="HF generate only (no vLLM installed)")
     args = ap.parse_args(argv)
 
     policy = PolicyConfig(model=args.model, dtype=args.dtype, max_model_len=1024)
@@ -101,13 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     hf, hf_tokens = hf_tokens_per_s(model_dir, prompts, args.n, args.max_tokens,
                                     args.temperature, args.top_p, args.top_k, args.hf_dtype, args.hf_batch,
                                     args.hf_device)
+    setting = (f"sampler throughput ({args.model}, {args.prompts} prompts x n={args.n}, "
+               f"max_tokens={args.max_tokens}, T={args.temperature}, top_p={args.top_p}, top_k={args.top_k})")
+    hf_line = f"  HF generate ({args.hf_dtype}, {args.hf_device}): {hf:8.1f} tok/s ({hf_tokens} tokens)"
+    if args.no_vllm:
+        print(f"{setting}, HF batch {args.hf_batch} prompts:")
+        print(hf_line)
+        return 0
     vl, vl_tokens = vllm_tokens_per_s(model_dir, policy, prompts, args.n, args.max_tokens,
                                       args.temperature, args.top_p, args.top_k)
-    print(f"sampler throughput ({args.model}, {args.prompts} prompts x n={args.n}, "
-          f"max_tokens={args.max_tokens}, T={args.temperature}, top_p={args.top_p}, top_k={args.top_k}): "
-          f"vLLM/HF = {vl / hf:.2f}x")
+    print(f"{setting}: vLLM/HF = {vl / hf:.2f}x")
     print(f"  vLLM ({resolve_dtype(args.dtype)}, {default_device()}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
-    print(f"  HF generate ({args.hf_dtype}, {args.hf_device}): {hf:8.1f} tok/s ({hf_tokens} tokens)")
+    print(hf_line)
     return 0
 
 
