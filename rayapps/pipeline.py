@@ -68,6 +68,7 @@ class PhaseOutput:
     rerun_all: bool = False  # every program (not only the failed) was rerun with the oracle's tools
     tokens: int = 0
     sample_s: float = 0.0
+    execute_s: float = 0.0  # the programs' own run time in the sandbox, summed (tool calls included)
     wall_s: float = 0.0
     deaths: dict[str, int] = field(default_factory=dict)  # actor name -> deaths seen (each restarted)
     batches_rerun: int = 0
@@ -280,6 +281,7 @@ def _pipeline(pools: Pools, tasks: list[Task], sampled_by: SampleCall, *, iterat
                 out.calls += [c for per_task in results for r in per_task for c in r.calls]
             out.tokens += sample.tokens
             out.sample_s += sample.seconds
+            out.execute_s += sum(r.duration_s for per_task in results for r in per_task)
             bar.update(len(batches[n]))
     for name, pid in _pids(pools).items():  # deaths no chain noticed (the actor was idle)
         if pid != pids[name] and not chains.deaths.get(name):

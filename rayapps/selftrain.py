@@ -83,10 +83,12 @@ class SelfTrain:
         write_checkpoint(from_arrays(ray.get(weights)), self.base, self.rd.checkpoint(i))
         self._held = {i: weights}
 
-    def _load_policy(self, i: int | None) -> None:
+    def _load_policy(self, i: int | None) -> float:
         """Serve iteration ``i``'s checkpoint (None: the base model) now; every sample call
-        names it too (a restarted sampler).  Starts the samplers if the run began without them."""
+        names it too (a restarted sampler).  Starts the samplers if the run began without them.
+        Returns the seconds it took (the samplers' side of the hand-off)."""
         assert self.pools is not None
+        start = time.perf_counter()
         if i is None:
             policy = Policy(0, str(self.base))
         else:
@@ -95,6 +97,7 @@ class SelfTrain:
         if not self.pools.samplers:
             self.pools.samplers = spawn_samplers(self.cfg, self.base, 0, self.seeds)
         ray.get([s.load.remote(policy) for s in self.pools.samplers])
+        return time.perf_counter() - start
 
     def _samples_left(self) -> bool:
         """Whether a stage that samples from the policy is still to run.  A resumed run with
@@ -111,17 +114,22 @@ class SelfTrain:
         return run_phase(self.pools, tasks, iteration=i, phase=phase, k=k, temperature=temperature,
                          prompt=prompt or self.cfg.prompt, batch_tasks=self.cfg.sampler.batch_tasks)
 
-    def _finish_phase(self, i: int, phase: str, out: PhaseOutput) -> dict[str, float]:
+    def _finish_phase(self, i: int, phase: str, out: PhaseOutput,
+                      extra: dict[str, float] | None = None) -> dict[str, float]:
         written = [self.rd.trajectories(i, phase)]
         T.write_rows(out.rows, written[0])
-        metrics = phase_metrics(out.rows, phase)
+        metrics = {**phase_metrics(out.rows, phase), **(extra or {})}
         if self.pools is not None and self.pools.attribution is not None:
             written.append(self.rd.tool_calls(i, phase))
             write_calls(out.calls, written[-1])
             metrics.update(attribution_metrics(out.rows, out.calls, phase, out.rerun_all))
         if out.sample_s:  # a baseline's programs are given, not sampled: no rate to report
             metrics[f"{phase}/tokens_per_s"] = out.tokens / out.sample_s
+        # the phase's wall time, and what its actors were busy with (summed over actors and
+        # batches, so they overlap each other and the wall time: the pipeline runs them at once)
         metrics[f"time/{phase}_s"] = out.wall_s
+        metrics[f"time/{phase}/sample_s"] = out.sample_s
+        metrics[f"time/{phase}/execute_s"] = out.execute_s
         metrics[f"{phase}/actor_deaths"] = float(sum(out.deaths.values()))
         metrics[f"{phase}/batches_rerun"] = float(out.batches_rerun)
         assert self.tracker is not None
@@ -131,9 +139,11 @@ class SelfTrain:
         return metrics
 
     def _train(self, start: int | None, out: int, examples: list[tuple[str, str]], epochs: int,
-               lr: float) -> dict[str, Any]:
+               lr: float) -> tuple[dict[str, Any], dict[str, float]]:
         """Fine-tune iteration ``start``'s policy (None: the base model) on ``examples`` into
-        iteration ``out``'s, on the run's learner group.  The shuffle is seeded by ``run.seed``
+        iteration ``out``'s, on the run's learner group; returns the learner's stats and the
+        seconds spent building the group (0 when it is kept), training, and handing the weights
+        over (to the object store, and written as the checkpoint).  The shuffle is seeded by ``run.seed``
         and ``out``: seeds differ from the warm start on, and a resumed iteration trains as its
         first attempt did.  A rank that dies restarts the step from ``start`` with a fresh group
         (``resources.max_restarts`` times); each step starts with a fresh optimiser, so the
@@ -141,11 +151,14 @@ class SelfTrain:
         restarts, deaths = self.cfg.resources.max_restarts, 0
         while True:
             try:
+                t0 = time.perf_counter()
                 group = self._learners_at(start)
+                t1 = time.perf_counter()
                 stats = group.train(examples, epochs, lr, self.cfg.run.seed * 1000 + out)
+                t2 = time.perf_counter()
                 self._publish(out, group.weights())
                 group.version = out
-                return stats
+                return stats, {"learners_s": t1 - t0, "train_s": t2 - t1, "handoff_s": time.perf_counter() - t2}
             except RayActorError as exc:
                 deaths += 1
                 self._drop_learners()
@@ -190,8 +203,9 @@ class SelfTrain:
             t0 = time.perf_counter()
             examples = program_examples(self.seeds, self.seeds, self.cfg.prompt)
             epochs = ws.epochs_for(len(examples), self.cfg.learner.batch_size)
-            stats = self._train(None, 0, examples, epochs, ws.lr)
+            stats, times = self._train(None, 0, examples, epochs, ws.lr)
             info.update({f"init/{k}": v for k, v in stats.items()})
+            info.update({f"time/warm_start/{k}": v for k, v in times.items()})
             info["time/warm_start_s"] = time.perf_counter() - t0
         else:
             self.rd.reuse_checkpoint(0, self.base)
@@ -209,8 +223,9 @@ class SelfTrain:
         info: dict[str, Any] = {"improve/programs_kept": float(len(kept)), **example_counts(parts)}
         t0 = time.perf_counter()
         if examples:
-            stats = self._train(i - 1, i, examples, cfg.learner.epochs, cfg.learner.lr)
+            stats, times = self._train(i - 1, i, examples, cfg.learner.epochs, cfg.learner.lr)
             info.update({f"improve/{k}": v for k, v in stats.items()})
+            info.update({f"time/improve/{k}": v for k, v in times.items()})
         else:
             self.rd.reuse_checkpoint(i, self.rd.checkpoint(i - 1).resolve())
             if self.learners is not None and self.learners.version == i - 1:
@@ -240,11 +255,11 @@ class SelfTrain:
             print(f"baseline {FEWSHOT} (base model, probe prompt) held-out accuracy: {summary_line(metrics, FEWSHOT)}")
 
     def _eval(self, i: int, heldout: list[Task]) -> None:
-        self._load_policy(i)
+        load_s = self._load_policy(i)
         assert self.pools is not None
         out = run_eval(self.pools, heldout, iteration=i, prompt=self.cfg.prompt,
                        batch_tasks=self.cfg.sampler.greedy_batch_tasks)
-        metrics = self._finish_phase(i, "eval", out)
+        metrics = self._finish_phase(i, "eval", out, {"time/eval/policy_load_s": load_s})
         print(f"iteration {i} held-out accuracy: {summary_line(metrics, 'eval')}")
 
     def _release(self) -> None:
@@ -301,9 +316,9 @@ class SelfTrain:
             by_id = {t.id: t for t in train}
             for i in range(1, cfg.run.iterations + 1):
                 if not self.rd.done(i, "grow"):
-                    self._load_policy(i - 1)
+                    load_s = self._load_policy(i - 1)
                     out = self._phase(i, "grow", train, cfg.sampler.k, cfg.sampler.temperature)
-                    self._finish_phase(i, "grow", out)
+                    self._finish_phase(i, "grow", out, {"time/grow/policy_load_s": load_s})
                 if not self.rd.done(i, "improve"):
                     self._improve(i, by_id, corrections)
                 if not self.rd.done(i, "eval"):

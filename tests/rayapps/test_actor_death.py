@@ -117,12 +117,12 @@ def test_a_learner_rank_killed_mid_step_restarts_the_step_from_its_input(
     killer.start()
     try:
         st.rd = RunDir(tmp_path / "disturbed")
-        disturbed = st._train(None, 1, examples, 1, 1e-4)
+        disturbed, _ = st._train(None, 1, examples, 1, 1e-4)
         killer.join()
         assert killed, "the learner was never seen training"
         assert "iteration 1: a learner rank died (" in capsys.readouterr().out
         st.rd = RunDir(tmp_path / "undisturbed")
-        undisturbed = st._train(None, 1, examples, 1, 1e-4)  # the group holds iteration 1: a new one
+        undisturbed, _ = st._train(None, 1, examples, 1, 1e-4)  # the group holds iteration 1: a new one
     finally:
         st._release()
     assert disturbed["loss"] == pytest.approx(undisturbed["loss"], rel=1e-5)

@@ -49,6 +49,14 @@ def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: Non
     history = client.get_metric_history(run_id, "eval/reward/vqa")
     assert sorted(m.step for m in history) == [0, 1]
     assert client.get_run(run_id).data.params["sampler.k"] == "2"
+    # each iteration's time, stage by stage (issue 14): what sampling, execution, training and the
+    # hand-off of weights each cost, beside the phases' wall times
+    logged = client.get_run(run_id).data.metrics
+    breakdown = ("time/grow_s", "time/grow/sample_s", "time/grow/execute_s", "time/grow/policy_load_s",
+                 "time/improve_s", "time/improve/train_s", "time/improve/handoff_s", "time/eval_s",
+                 "time/eval/sample_s", "time/eval/policy_load_s")
+    assert all(logged[key] > 0 for key in breakdown), {key: logged.get(key) for key in breakdown}
+    assert logged["time/improve/train_s"] + logged["time/improve/handoff_s"] <= logged["time/improve_s"]
     # what a person sees beside the curves: each held-out program of a baseline or an
     # evaluation as a trace (the reference programs' tool calls as spans), the programs as
     # tables, boxes drawn, the report; the experiment opens on its runs
