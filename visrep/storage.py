@@ -29,7 +29,6 @@ class Bundle:
     (``key``): two nodes, or two actors on one node, unpack the same bundle to the same
     place, and a changed directory never reuses a stale copy."""
 
-    name: str  # the directory it was packed from, for messages
     key: str
     data: bytes
 
@@ -51,7 +50,7 @@ def pack(directory: Path) -> Bundle:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         tar.add(directory, arcname=".", filter=_anonymous)
     data = buf.getvalue()
-    return Bundle(str(directory), hashlib.sha256(data).hexdigest()[:20], data)
+    return Bundle(hashlib.sha256(data).hexdigest()[:20], data)
 
 
 def unpack(bundle: Bundle, target: Path) -> Path:
