@@ -26,7 +26,7 @@ from rayapps.cluster import task_options
 from rayapps.inputs import Inputs
 from rayapps.pipeline import Pools, run_given
 from rayapps.pools import spawn_executors
-from visrep.config import Config
+from visrep.config import Config, VisualConfig
 from visrep.selftrain import trajectories as T
 from visrep.selftrain.attribution import read_calls
 from visrep.selftrain.metrics import phase_metrics
@@ -57,13 +57,13 @@ def current_student(cfg: Config, rd: RunDir) -> str:
     return cfg.visual.student_dir
 
 
-def _measure(cfg: Config, inputs: Inputs, student: str, pools: Pools, heldout: list[Task],
+def _measure(cfg: Config, visual: VisualConfig, inputs: Inputs, pools: Pools, heldout: list[Task],
              calls: list[dict[str, Any]], sources: dict[str, str], arm: str) -> tuple[Any, dict[str, Any]]:
-    """A fresh executor on ``student``: its verdicts on the evaluation's ``calls`` and the
-    evaluation programs' rows with its tools.  Returns (the executor, what it measured)."""
-    visual = dataclasses.replace(cfg.visual, student_dir=student)
+    """A fresh executor on ``inputs`` (with ``visual``'s student): its verdicts on the
+    evaluation's ``calls`` and the evaluation programs' rows with its tools.  Returns (the
+    executor, what it measured)."""
     executor = spawn_executors(dataclasses.replace(cfg, visual=visual, resources=dataclasses.replace(
-        cfg.resources, executors=1)), inputs.with_student(visual))[0]
+        cfg.resources, executors=1)), inputs)[0]
     agree = ray.get(executor.rejudge.remote(calls))
     out = run_given(Pools([], [executor], pools.scorers, cfg.visual.backend), heldout,
                     lambda task: sources[task.id], phase=f"{STAGE}_{arm}", batch_tasks=cfg.sampler.batch_tasks)
@@ -121,7 +121,7 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
     # the run dir it writes the new student into: nothing of it is on another node's disk.
     head = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     task = ray.remote(redistill_for_tools).options(**task_options(res.learner_cpus, 0), scheduling_strategy=head)
-    inputs = pools.inputs if pools.inputs is not None else Inputs.of(cfg.visual, world, ship_world=not cfg.world.dir)
+    assert pools.inputs is not None  # spawn_pools sets them; each arm swaps in its student
     keep = None
     for arm, objects in arms.items():
         if not objects:
@@ -129,7 +129,9 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
             continue
         out_dir = rd.iteration(i) / "students" / arm
         result = ray.get(task.remote(Path(student), out_dir, world, objects, budget, seed))
-        executor, measured = _measure(cfg, inputs, str(out_dir), pools, heldout, eval_calls, sources, arm)
+        visual = dataclasses.replace(cfg.visual, student_dir=str(out_dir))
+        inputs = pools.inputs.with_student(visual)  # the new student packed once: measured, then kept
+        executor, measured = _measure(cfg, visual, inputs, pools, heldout, eval_calls, sources, arm)
         after = error_rates(eval_calls, measured["agree"], failing)
         info.update({f"{STAGE}/{arm}/tool_error/{k}": v for k, v in after.items()})
         info.update({f"{STAGE}/{arm}/{k.removeprefix(f'{STAGE}_{arm}/')}": v for k, v in
@@ -139,7 +141,7 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
         print(f"re-distillation ({arm}, {len(objects)} crops): held-out tool error on the failing primitives "
               f"{before['failing']:.3f} -> {after['failing']:.3f}", flush=True)
         if arm == TARGETED:
-            keep = (executor, out_dir)
+            keep = (executor, out_dir, visual, inputs)
             info.update({f"{STAGE}/before/student/{k}": v for k, v in result["before"].items()})
         else:
             ray.get(executor.close.remote())
@@ -148,9 +150,8 @@ def run_stage(cfg: Config, rd: RunDir, i: int, pools: Pools, world: Path,
         for old in pools.executors:
             ray.get(old.close.remote())
             ray.kill(old)
-        visual = dataclasses.replace(cfg.visual, student_dir=str(keep[1]))
-        pools.inputs = inputs.with_student(visual)
-        pools.executors = [keep[0], *spawn_executors(dataclasses.replace(
+        executor, _, visual, pools.inputs = keep
+        pools.executors = [executor, *spawn_executors(dataclasses.replace(
             cfg, visual=visual, resources=dataclasses.replace(res, executors=res.executors - 1)), pools.inputs)]
     info["time/redistill_s"] = time.perf_counter() - start
     return info, str(keep[1]) if keep is not None else student

@@ -221,10 +221,13 @@ class DeepSpeedLearner:
         return Path(out_dir)
 
     def close(self) -> None:
-        """Free the engine; destroy the process group if this learner created it."""
+        """Free the engine; destroy the process group if this learner created it.  Drops the
+        ZeRO-3 marker too: while it lives, every model transformers loads in this process
+        would be built inside ``zero.Init``."""
         import gc
 
         self.engine = None
+        self._hf_zero3 = None
         gc.collect()
         close_group(self._owns_process_group)
         self._owns_process_group = False
