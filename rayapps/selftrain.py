@@ -324,7 +324,7 @@ class SelfTrain:
                 if not self.rd.done(i, "eval"):
                     self._eval(i, heldout)
                 if redistill.due(cfg, i) and not self.rd.done(i, redistill.STAGE):
-                    self._drop_learners()  # the distillation runs with the learner's resources
+                    self._drop_learners()  # its CPUs: the distillation task asks for a rank's (one node: the same)
                     metrics, student_dir = redistill.run_stage(self.cfg, self.rd, i, self.pools, world, heldout)
                     self.tracker.log(metrics, step=i)
                     self.rd.mark_done(i, redistill.STAGE, {**metrics, "student_dir": student_dir})
