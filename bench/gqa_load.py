@@ -11,10 +11,15 @@ is the process's own ``ru_maxrss``):
 1. ``json.load`` of the questions file: what every CLI call paid before conversion;
 2. ``python -m visrep.world convert gqa``: streamed parse, scenes, the converted world;
 3. the same conversion again: the world is reused (its inputs' fingerprints match);
-4. ``load_tasks`` of the converted world: what a run reads at start.
+4. ``load_tasks`` of the converted world: what a run reads at start (questions parsed by
+   msgspec into typed records);
+5. the same world's questions read through ``json`` and the field checks: what ``load_tasks``
+   did before the typed parse (and still does for a file that does not parse so).
 
-Ratios in the same run: (3) / (2) is the acceptance figure ("a second load of the same world
-costs < 10 % of the first"); (4) / (1) is what a run pays per start now against before.
+Ratios in the same run: (3) / (2) and (4) / (2) read "a second load of the same world costs
+< 10 % of the first" as running the conversion again and as what a run pays at start; (4) / (1)
+is what a run pays per start now against before conversion existed, (4) / (5) the typed parse
+against the checked one.
 """
 
 from __future__ import annotations
@@ -103,6 +108,11 @@ def main() -> None:
             "convert again (reused)": measure(convert),
             "load_tasks of the converted world": measure(
                 f"from visrep.world import load_tasks\n#TIMED\nassert len(load_tasks({str(world)!r})) > 0"),
+            "the same through json and the field checks": measure(
+                "import gc\nfrom pathlib import Path\nfrom visrep.world.jsonio import read_json\n"
+                f"from visrep.world.kinds import question_task\npath = Path({str(world / 'questions.json')!r})\n"
+                "#TIMED\ngc.disable()\nassert len([question_task(q, r, path, 'unknown', {}) "
+                "for q, r in read_json(path, dict).items()]) > 0"),
         }
         size_mb = qfile.stat().st_size / 2**20
     print(f"{args.questions} questions ({size_mb:.0f} MB, GQA schema), {args.images} images\n")
@@ -111,7 +121,9 @@ def main() -> None:
         print(f"| {name} | {seconds:.2f} | {peak:.0f} |")
     first, again = rows["convert (first)"][0], rows["convert again (reused)"][0]
     load, before = rows["load_tasks of the converted world"][0], rows["json.load of the questions file"][0]
-    print(f"\nreused / first conversion: {again / first:.3%}; load_tasks / json.load: {load / before:.1%}")
+    checked = rows["the same through json and the field checks"][0]
+    print(f"\nreused / first conversion: {again / first:.3%}; load_tasks / first conversion: {load / first:.1%}; "
+          f"load_tasks / json.load: {load / before:.1%}; typed / checked read: {load / checked:.2f}x")
     if args.out:
         args.out.write_text(json.dumps({"questions": args.questions, "size_mb": size_mb,
                                         "rows": {k: {"s": s, "peak_mb": m} for k, (s, m) in rows.items()}}, indent=1))

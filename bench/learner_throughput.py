@@ -4,11 +4,12 @@
     python bench/learner_throughput.py --model smollm2 --examples 64 --batch-size 8 --max-len 256
 
 The learner trains where the loop's would: on CUDA with NCCL where the process sees a GPU,
-else on the CPU with gloo.  Examples are the sampler bench's prompts, each completed by one
-program body; one untimed warm-up epoch (kernels, allocator), then ``--epochs`` timed ones.
-Tokens count every non-padding position (prompt included: that is the compute); achieved
-FLOP/s is 6·N·tokens/s, N the model's parameters; each ``--peak-tflops`` (a device's peak:
-its spec sheet's, a measured matmul's) adds the model FLOP utilisation (MFU) against it:
+else on the CPU with gloo.  One untimed warm-up epoch (kernels, allocator), then ``--epochs`` timed ones.
+Examples are the warm start's own (the seed programs on the loop's prompt), cycled to
+``--examples``.  Tokens count every non-padding position (prompt included: that is the
+compute); achieved FLOP/s is 6·N·tokens/s, N the model's parameters; the model FLOP
+utilisation (MFU) is printed against the matmul peak of the training dtype measured in the
+same run (``bench/peak.py``), and against each ``--peak-tflops`` (a spec sheet's):
 
     python bench/learner_throughput.py --model DIR --batch-size 32 --peak-tflops 989 --peak-tflops 790
 """
@@ -19,16 +20,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from sampler_throughput import make_prompts  # the same prompts; it imports visrep (its fixes) first
+from peak import matmul_peak  # a sibling bench module; it imports visrep (its fixes) first
 
 import visrep  # noqa: F401  (torchvision fix, offline hubs) before torch
-from visrep.config import LearnerConfig, PolicyConfig
+from visrep.config import LearnerConfig, PolicyConfig, PromptConfig, WarmStartConfig
 from visrep.distributed import free_port
 from visrep.hardware import default_device, resolve_dtype
 from visrep.policy.learner import DeepSpeedLearner
 from visrep.policy.models import resolve_model
-
-PROGRAM = "    patches = image.find('red circle')\n    return str(len(patches))\n"
+from visrep.selftrain.examples import config_seeds, program_examples
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = resolve_model(PolicyConfig(model=args.model), Path(args.cache_dir))
     cfg = LearnerConfig(zero_stage=args.zero_stage, batch_size=args.batch_size, max_len=args.max_len,
                         dtype=args.dtype, lr=1e-5)
-    examples = [(prompt, PROGRAM) for prompt in make_prompts(args.examples)]
+    seeds = config_seeds(WarmStartConfig().seeds_file)  # the default profile's seed programs
+    pairs = program_examples(seeds, seeds, PromptConfig())
+    examples = [pairs[i % len(pairs)] for i in range(args.examples)]
+    peak = matmul_peak(resolve_dtype(args.dtype))  # the training dtype's, with this process's threads
     learner = DeepSpeedLearner(model_dir, cfg, master_port=free_port())
     try:
         params = sum(p.numel() for p in learner.engine.module.parameters())
@@ -63,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {stats['tokens_per_s']:10.1f} tokens/s ({stats['tokens']} tokens, {stats['steps']} steps, "
           f"{stats['seconds']:.2f} s, padding {stats['padding']:.2f}x)")
     print(f"  {flops / 1e9:10.2f} GFLOP/s achieved (6*N*tokens/s)")
-    for peak in args.peak_tflops:
-        print(f"  {flops / (peak * 1e12):10.1%} MFU against {peak:g} TFLOP/s")
+    print(f"  {flops / peak:10.1%} MFU against the measured {resolve_dtype(args.dtype)} matmul peak, "
+          f"{peak / 1e9:.1f} GFLOP/s")
+    for spec in args.peak_tflops:
+        print(f"  {flops / (spec * 1e12):10.1%} MFU against {spec:g} TFLOP/s")
     return 0
 
 

@@ -15,6 +15,15 @@ samples on the GPU and HF ``generate`` runs on ``--hf-device`` (the GPU by defau
 
 ``--no-vllm`` measures HF ``generate`` alone: the baseline on a machine without vLLM (a lent
 GPU machine takes 64 MiB of carried packages, far under a vLLM wheel).
+
+Prompts (``--prompts-from``): ``loop`` (default) is the self-training loop's own prompt (the task
+alone) on the seed file's task texts, ``probe`` the few-shot probe's (the whole API and three
+worked examples), ``synthetic`` a fixed short template.  The bound: a sampler must compute every
+generated token and every prompt token once (prompts that share a prefix share its tokens:
+what prefix caching and ``n`` children per prompt make possible), each at 2·N FLOPs (N the
+model's parameters), so at the matmul peak of the dtype vLLM runs in (``bench/peak.py``,
+measured in the same run) it could make at most peak / (2·N) · generated / (unique prompt +
+generated) generated tokens per second.  The fraction of that bound is what is left to gain.
 """
 
 from __future__ import annotations
@@ -24,12 +33,15 @@ import sys
 import time
 from pathlib import Path
 
+from peak import matmul_peak  # a sibling bench module; it imports visrep (its fixes) first
+
 import visrep  # noqa: F401  (torchvision fix, offline hubs) before torch/vllm
-from visrep.config import PolicyConfig, SamplerConfig
+from visrep.config import PolicyConfig, PromptConfig, SamplerConfig, WarmStartConfig
 from visrep.hardware import default_device, resolve_dtype
 from visrep.policy.models import resolve_model
 from visrep.policy.sampling import VllmSampler
 from visrep.programs.text import DEF_LINE
+from visrep.selftrain.examples import config_seeds, prompt_for
 
 TEMPLATE = ("# Task {i}: {q}\n# Use the visual API: find(image, name) -> list[ImagePatch], "
             "patch.exists(name), patch.verify_property(name, prop)\n"
@@ -38,8 +50,37 @@ QUESTIONS = ["count the red circles", "is there a blue star left of a square?",
              "what colour is the large triangle?", "find all green shapes with stripes"]
 
 
-def make_prompts(count: int) -> list[str]:
-    return [TEMPLATE.format(i=i, q=QUESTIONS[i % len(QUESTIONS)]) for i in range(count)]
+PROMPT_SOURCES = ("loop", "probe", "synthetic")
+
+
+def make_prompts(count: int, source: str = "synthetic") -> list[str]:
+    """``count`` prompts from ``source`` (``PROMPT_SOURCES``), the seed tasks cycled in order."""
+    if source == "synthetic":
+        return [TEMPLATE.format(i=i, q=QUESTIONS[i % len(QUESTIONS)]) for i in range(count)]
+    seeds = config_seeds(WarmStartConfig().seeds_file)  # the default profile's seed programs
+    prompt = PromptConfig() if source == "loop" else WarmStartConfig().probe_prompt
+    return [prompt_for(seeds[i % len(seeds)].kind, seeds[i % len(seeds)].text, seeds, prompt)
+            for i in range(count)]
+
+
+def unique_prompt_tokens(token_ids: list[list[int]]) -> int:
+    """Tokens a sampler must compute for these prompts when shared prefixes are computed once:
+    the nodes of their prefix tree (sorted, each adds its length past the common prefix with
+    the one before it; that neighbour shares the longest prefix of all earlier ones)."""
+    total, previous = 0, []
+    for ids in sorted(token_ids):
+        common = 0
+        while common < min(len(ids), len(previous)) and ids[common] == previous[common]:
+            common += 1
+        total += len(ids) - common
+        previous = ids
+    return total
+
+
+def bound_tokens_per_s(peak_flops: float, params: int, prompt_tokens: int, generated: int) -> float:
+    """Generated tokens per second at ``peak_flops`` when each must-compute token (``prompt_tokens``
+    unique ones + ``generated``) costs 2·``params`` FLOPs."""
+    return peak_flops / (2 * params) * generated / (prompt_tokens + generated)
 
 
 def hf_tokens_per_s(model_dir: Path, prompts: list[str], n: int, max_tokens: int,
@@ -87,11 +128,23 @@ def vllm_tokens_per_s(model_dir: Path, policy: PolicyConfig, prompts: list[str],
         sampler.close()
 
 
+def model_facts(model_dir: Path, prompts: list[str]) -> tuple[int, int, int]:
+    """(parameters, prompt tokens, unique prompt tokens) of the model and these prompts."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    with torch.device("meta"):
+        params = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model_dir)).num_parameters()
+    ids = AutoTokenizer.from_pretrained(model_dir)(prompts)["input_ids"]
+    return params, sum(len(i) for i in ids), unique_prompt_tokens(ids)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="tiny", help="tiny | smollm2 | HF model dir")
     ap.add_argument("--cache-dir", default=".cache/models")
     ap.add_argument("--prompts", type=int, default=32)
+    ap.add_argument("--prompts-from", choices=PROMPT_SOURCES, default="loop")
     ap.add_argument("--n", type=int, default=4)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--temperature", type=float, default=0.8)
@@ -104,14 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-vllm", action="store_true", help="HF generate only (no vLLM installed)")
     args = ap.parse_args(argv)
 
-    policy = PolicyConfig(model=args.model, dtype=args.dtype, max_model_len=1024)
+    policy = PolicyConfig(model=args.model, dtype=args.dtype, max_model_len=2048)
     model_dir = resolve_model(policy, Path(args.cache_dir))
-    prompts = make_prompts(args.prompts)
+    prompts = make_prompts(args.prompts, args.prompts_from)
+    params, prompt_tokens, unique = model_facts(model_dir, prompts)
+    dtype = resolve_dtype(args.dtype)
+    peak = matmul_peak(dtype)  # before vLLM binds this process's threads; HF gets the same ones
     hf, hf_tokens = hf_tokens_per_s(model_dir, prompts, args.n, args.max_tokens,
                                     args.temperature, args.top_p, args.top_k, args.hf_dtype, args.hf_batch,
                                     args.hf_device)
-    setting = (f"sampler throughput ({args.model}, {args.prompts} prompts x n={args.n}, "
-               f"max_tokens={args.max_tokens}, T={args.temperature}, top_p={args.top_p}, top_k={args.top_k})")
+    setting = (f"sampler throughput ({args.model}, {params / 1e6:.1f} M params, {args.prompts} {args.prompts_from} "
+               f"prompts x n={args.n}, max_tokens={args.max_tokens}, T={args.temperature}, top_p={args.top_p}, "
+               f"top_k={args.top_k}; prompt tokens {prompt_tokens}, {unique} after prefix sharing)")
     hf_line = f"  HF generate ({args.hf_dtype}, {args.hf_device}): {hf:8.1f} tok/s ({hf_tokens} tokens)"
     if args.no_vllm:
         print(f"{setting}, HF batch {args.hf_batch} prompts:")
@@ -119,9 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     vl, vl_tokens = vllm_tokens_per_s(model_dir, policy, prompts, args.n, args.max_tokens,
                                       args.temperature, args.top_p, args.top_k)
-    print(f"{setting}: vLLM/HF = {vl / hf:.2f}x")
-    print(f"  vLLM ({resolve_dtype(args.dtype)}, {default_device()}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
+    bound = bound_tokens_per_s(peak, params, unique, vl_tokens)
+    print(f"{setting}: vLLM/HF = {vl / hf:.2f}x, vLLM at {vl / bound:.1%} of its bound")
+    print(f"  vLLM ({dtype}, {default_device()}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
     print(hf_line)
+    print(f"  bound ({dtype} matmul peak {peak / 1e9:.1f} GFLOP/s, 2*N FLOPs a token, {unique} + {vl_tokens} "
+          f"tokens to compute): {bound:8.1f} tok/s")
     return 0
 
 

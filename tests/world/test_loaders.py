@@ -74,6 +74,33 @@ def test_real_formats_load(real: Path) -> None:
     assert image_path(real, "COCO_000042").suffix == ".jpg"
 
 
+def test_questions_parsed_typed_read_as_the_checked_path(tmp_path: Path) -> None:
+    """questions.json is parsed into typed records (msgspec, the fast path) and read again
+    through the field checks when it does not parse so: both give the same tasks, record by
+    record, over every optional field (and a bad record still fails in the checked path's words)."""
+    from visrep.world.kinds import question_task
+    from visrep.world.records import UNKNOWN
+
+    records = {
+        "1": {"imageId": "a", "question": "Q1?", "answer": "yes", "split": "val",
+              "types": {"detailed": "existRelS", "semantic": "rel"}, "fullAnswer": "Yes."},
+        "2": {"imageId": 2354786, "question": "Q2?", "answer": "yes", "types": None},  # GQA's int ids
+        "3": {"imageId": "c", "question": "Q3?"},  # test/challenge: no answer
+        "4": {"imageId": "d", "question": "Q4?", "answer": "no", "types": {"detailed": "existRelS"},
+              "reference": "return 'no'"},
+        "5": {"imageId": "e", "question": "Q5?", "answer": "no", "reference": "return 'no'"},
+    }
+    path = tmp_path / "questions.json"
+    path.write_text(json.dumps(records))
+    checked = [question_task(qid, q, path, UNKNOWN, {}) for qid, q in records.items()]
+    assert load_tasks(tmp_path) == checked
+    assert [t.split for t in checked] == ["val", UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN]
+    assert checked[2].annotation == {} and checked[1].images == ("2354786",)
+    path.write_text(json.dumps({**records, "6": {"imageId": True, "question": "Q?"}}))
+    with pytest.raises(ValueError, match=r"questions.json: question 6: field 'imageId' has bad value True"):
+        load_tasks(tmp_path)
+
+
 @pytest.mark.parametrize("name,content,message", [
     ("questions.json", {"1": {"imageId": "a", "answer": "no"}},
      r"questions.json: question 1: missing field 'question'"),

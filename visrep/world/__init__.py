@@ -1,6 +1,7 @@
 """The embedded shapes world: scenes, the three task generators, and the loaders.
 
-Only the standard library, numpy and Pillow are needed, so any layer may import this.
+Only the standard library, numpy, Pillow and two JSON parsers (ijson streams, msgspec parses
+into typed records) are needed, no torch, so any layer may import this.
 """
 
 from visrep.world.build import WorldIndex, build_world, build_world_from
