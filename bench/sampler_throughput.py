@@ -40,7 +40,7 @@ from visrep.config import PolicyConfig, PromptConfig, SamplerConfig, WarmStartCo
 from visrep.hardware import default_device, resolve_dtype
 from visrep.policy.models import resolve_model
 from visrep.policy.sampling import VllmSampler
-from visrep.programs.text import DEF_LINE
+from visrep.programs.text import DEF_LINE, STOP
 from visrep.selftrain.examples import config_seeds, prompt_for
 
 TEMPLATE = ("# Task {i}: {q}\n# Use the visual API: find(image, name) -> list[ImagePatch], "
@@ -116,14 +116,27 @@ def hf_tokens_per_s(model_dir: Path, prompts: list[str], n: int, max_tokens: int
 
 def vllm_tokens_per_s(model_dir: Path, policy: PolicyConfig, prompts: list[str], n: int,
                       max_tokens: int, temperature: float, top_p: float,
-                      top_k: int) -> tuple[float, int]:
+                      top_k: int, per_call: list[int]) -> tuple[float, int, dict[int, tuple[float, int]]]:
+    """(tok/s, tokens) of all prompts in one call without stop strings (what HF is compared
+    on), and per entry of ``per_call`` the same prompts sampled as the loop's grow phase
+    does: that many prompts per call, each completion stopped at its program's end
+    (``STOP``); one engine for all, so the calls differ only in how they are cut."""
     sampler = VllmSampler(model_dir, policy, SamplerConfig(), seed=0)
     try:
         sampler.sample(prompts[:2], n=1, temperature=temperature, top_p=top_p, max_tokens=4,
                        seed=0, stop=[])  # warm-up
         out = sampler.sample(prompts, n=n, temperature=temperature, top_p=top_p,
                              max_tokens=max_tokens, seed=0, stop=[], top_k=top_k)
-        return sampler.tokens_per_s, sum(c.num_tokens for row in out for c in row)
+        whole = sampler.tokens_per_s, sum(c.num_tokens for row in out for c in row)
+        cut: dict[int, tuple[float, int]] = {}
+        for size in per_call:
+            tokens, start = 0, time.perf_counter()
+            for i in range(0, len(prompts), size):
+                rows = sampler.sample(prompts[i:i + size], n=n, temperature=temperature, top_p=top_p,
+                                      max_tokens=max_tokens, seed=i, stop=STOP, top_k=top_k)
+                tokens += sum(c.num_tokens for row in rows for c in row)
+            cut[size] = tokens / (time.perf_counter() - start), tokens
+        return *whole, cut
     finally:
         sampler.close()
 
@@ -155,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hf-batch", type=int, default=32, help="prompts per HF generate call")
     ap.add_argument("--hf-device", default=default_device(), help="cpu | cuda (vLLM: CUDA wherever there is one)")
     ap.add_argument("--no-vllm", action="store_true", help="HF generate only (no vLLM installed)")
+    ap.add_argument("--per-call", type=int, action="append", default=[],
+                    help="also sample as the loop does: this many prompts per call, stopped at the program's end "
+                         "(repeatable; the loop's grow takes sampler.batch_tasks)")
     args = ap.parse_args(argv)
 
     policy = PolicyConfig(model=args.model, dtype=args.dtype, max_model_len=2048)
@@ -174,14 +190,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{setting}, HF batch {args.hf_batch} prompts:")
         print(hf_line)
         return 0
-    vl, vl_tokens = vllm_tokens_per_s(model_dir, policy, prompts, args.n, args.max_tokens,
-                                      args.temperature, args.top_p, args.top_k)
+    vl, vl_tokens, cut = vllm_tokens_per_s(model_dir, policy, prompts, args.n, args.max_tokens,
+                                           args.temperature, args.top_p, args.top_k, args.per_call)
     bound = bound_tokens_per_s(peak, params, unique, vl_tokens)
     print(f"{setting}: vLLM/HF = {vl / hf:.2f}x, vLLM at {vl / bound:.1%} of its bound")
     print(f"  vLLM ({dtype}, {default_device()}):   {vl:8.1f} tok/s ({vl_tokens} tokens)")
     print(hf_line)
     print(f"  bound ({dtype} matmul peak {peak / 1e9:.1f} GFLOP/s, 2*N FLOPs a token, {unique} + {vl_tokens} "
           f"tokens to compute): {bound:8.1f} tok/s")
+    for size, (rate, tokens) in cut.items():
+        calls = -(-len(prompts) // size)
+        print(f"  vLLM as the loop samples, {size} prompts a call ({calls} calls), stopped at the program's end: "
+              f"{rate:8.1f} tok/s ({tokens} tokens), {rate / bound_tokens_per_s(peak, params, unique, tokens):.1%} "
+              "of its bound")
     return 0
 
 

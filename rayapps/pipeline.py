@@ -1,23 +1,28 @@
 """Tasks → programs → results → rewards, pipelined across actor pools with ``ray.wait``.
 
-Every batch's three calls are submitted at once, chained by ObjectRefs: Ray starts an
-executor call as soon as its sampler batch exists and a scorer call as soon as its
-results do, so sampling of batch n+1 overlaps execution of batch n.  The driver only
-waits on the last link of each chain (never ``ray.get`` in a loop) and fetches batches
-that are already finished.  A baseline's programs are given rather than sampled
-(``run_given``): they enter the same chain as an object in the store, so the executors and
-scorers see the same calls either way.
+Every batch's calls are submitted at once, chained by ObjectRefs: Ray starts an executor
+call as soon as its sampler batch exists and a scorer call as soon as its results do, so
+sampling of batch n+1 overlaps execution of batch n.  Execution does not follow the
+sampler's batching: each sampler batch is cut into one part per executor (fewer when it
+has fewer tasks), and each part runs, is scored and attributed as its own chain on its own
+executor and scorer, so E executors share every batch whatever ``sampler.batch_tasks`` is
+(one batch alone keeps all of them busy).  The driver only waits on the last link of each
+chain (never ``ray.get`` in a loop) and fetches chains that are already finished.  A
+baseline's programs are given rather than sampled (``run_given``): they enter the same
+chain as an object in the store, so the executors and scorers see the same calls either way.
 
 An actor whose process dies mid-phase (killed, its node lost) is restarted by Ray
 (``resources.max_restarts``); the chains its death failed are re-issued from the first
-failed link (what finished before is reused), each batch's rows are accepted once, so a
-phase still yields exactly tasks x K rows.  Deaths are also found when no chain failed
+failed link (what finished before is reused; the parts of a batch whose sampler died share
+one new sample call), each part's rows are accepted once, so a phase still yields exactly
+tasks x K rows.  Deaths are also found when no chain failed
 (the actor was idle): each actor's pid is read at the start and end of the phase.  One
 line per death is printed and ``PhaseOutput.deaths``/``batches_rerun`` count them.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -71,7 +76,7 @@ class PhaseOutput:
     execute_s: float = 0.0  # the programs' own run time in the sandbox, summed (tool calls included)
     wall_s: float = 0.0
     deaths: dict[str, int] = field(default_factory=dict)  # actor name -> deaths seen (each restarted)
-    batches_rerun: int = 0
+    batches_rerun: int = 0  # chains (a batch's part each) re-issued after a death
 
 
 # (batch number, the batch's tasks) -> an ObjectRef of the batch's SampleBatch
@@ -105,12 +110,13 @@ def run_given(pools: Pools, tasks: list[Task], program: Callable[[Task], str], *
     return _pipeline(pools, tasks, given, iteration=0, phase=phase, batch_tasks=batch_tasks, rerun_all=True)
 
 
-def _rows(pools: Pools, iteration: int, phase: str, tasks: list[Task], sample: SampleBatch,
+def _rows(pools: Pools, iteration: int, phase: str, tasks: list[Task], programs: list[list[Program]],
           results: list[list[ExecResult]], rewards: list[list[Reward]],
           oracle: list[list[Reward | None]] | None) -> list[dict[str, Any]]:
-    """A batch's trajectory rows, attributed when ``oracle`` holds the oracle reruns' rewards."""
+    """A chain's trajectory rows (``programs``: its tasks' lists of the sampler batch),
+    attributed when ``oracle`` holds the oracle reruns' rewards."""
     rows = []
-    for i, (task, progs, ress, rews) in enumerate(zip(tasks, sample.programs, results, rewards)):
+    for i, (task, progs, ress, rews) in enumerate(zip(tasks, programs, results, rewards)):
         for j, (prog, res, rew) in enumerate(zip(progs, ress, rews)):
             extra: dict[str, Any] = {"backend": pools.backend}
             if oracle is not None and pools.attribution is not None:
@@ -120,6 +126,14 @@ def _rows(pools: Pools, iteration: int, phase: str, tasks: list[Task], sample: S
                              failure=failure_class(rew.value, again, errors, pools.attribution.threshold))
             rows.append(make_row(iteration, phase, j, task, prog, res, rew, **extra))
     return rows
+
+
+def _parts(size: int, count: int) -> list[tuple[int, int]]:
+    """``size`` tasks cut into ``count`` contiguous parts (fewer when there are fewer tasks),
+    as equal as can be: their (start, end)."""
+    count = max(1, min(count, size))
+    bounds = [size * j // count for j in range(count + 1)]
+    return list(zip(bounds, bounds[1:]))
 
 
 # The role of each link of a batch's chain: sample, execute, score, rerun with the oracle, score.
@@ -152,53 +166,83 @@ def _pids(pools: Pools) -> dict[str, int | None]:
     return out
 
 
+Part = tuple[int, int]  # a chain: (batch number, part number)
+
+
 class _Chains:
-    """The batches' chains of calls, and their re-issue after an actor died."""
+    """The chains of calls (one per part of each batch), and their re-issue after an actor died."""
 
     def __init__(self, pools: Pools, batches: list[list[Task]], sampled_by: SampleCall, below: float | None,
                  phase: str) -> None:
         self.pools, self.batches, self.sampled_by, self.below, self.phase = pools, batches, sampled_by, below, phase
-        self.by_ref: dict[Any, tuple[int, list[Any]]] = {}
-        self.reissued: dict[int, int] = {}
+        self.parts = [_parts(len(batch), len(pools.executors)) for batch in batches]
+        self.first = list(itertools.accumulate(map(len, self.parts), initial=0))  # batch -> its first part's number
+        self.samples: dict[int, Any] = {}  # batch number -> its sample link, shared by its parts
+        self.by_ref: dict[Any, tuple[Part, list[Any]]] = {}
+        self.reissued: dict[Part, int] = {}
         self.deaths: dict[str, int] = {}  # actor name -> deaths seen; a chain remembers the counts it was issued at
-        self.rerun: dict[str, int] = {}  # actor name -> batches re-issued because it died
-        self.issued_in: dict[int, dict[str, int]] = {}
+        self.rerun: dict[str, int] = {}  # actor name -> chains re-issued because it died
+        self.issued_in: dict[Part, dict[str, int]] = {}
 
-    def actor(self, n: int, index: int) -> tuple[str, Any]:
-        """The (name, handle) of the actor that runs batch ``n``'s link ``index``; a given
-        program's first link (``ray.put``, no sampler) is ``("given", None)``."""
+    def keys(self) -> list[Part]:
+        return [(n, j) for n, parts in enumerate(self.parts) for j in range(len(parts))]
+
+    def tasks(self, key: Part) -> tuple[int, list[Task]]:
+        """The chain's first task's position in its batch, and its tasks."""
+        n, j = key
+        start, end = self.parts[n][j]
+        return start, self.batches[n][start:end]
+
+    def actor(self, key: Part, index: int) -> tuple[str, Any]:
+        """The (name, handle) of the actor that runs chain ``key``'s link ``index``; a given
+        program's first link (``ray.put``, no sampler) is ``("given", None)``.  Parts go to
+        executors (and scorers) round robin over all parts, so a batch's parts land on as
+        many different executors, and the next batch starts where it stopped."""
         role = LINK_ROLES[index]
         actors = {"sampler": self.pools.samplers, "executor": self.pools.executors, "scorer": self.pools.scorers}[role]
         if not actors:
             return "given", None
-        return f"{role}-{n % len(actors)}", actors[n % len(actors)]
+        n, j = key
+        slot = n if role == "sampler" else self.first[n] + j
+        return f"{role}-{slot % len(actors)}", actors[slot % len(actors)]
 
-    def issue(self, n: int, done: list[Any]) -> Any:
-        """Submit batch ``n``'s chain after the links in ``done``; returns its last link."""
-        batch, links = self.batches[n], list(done)
-        _, executor = self.actor(n, 1)
-        _, scorer = self.actor(n, 2)
+    def _sample(self, n: int, failed: Any) -> Any:
+        """Batch ``n``'s sample link: the one its other parts use, or a new call when there is
+        none yet or it is ``failed``'s (its sampler died)."""
+        if self.samples.get(n) is None or self.samples[n] is failed:
+            self.samples[n] = self.sampled_by(n, self.batches[n])
+        return self.samples[n]
+
+    def issue(self, key: Part, done: list[Any], failed: Any = None) -> Any:
+        """Submit chain ``key`` after the links in ``done``; returns its last link."""
+        start, tasks = self.tasks(key)
+        links = list(done)
+        _, executor = self.actor(key, 1)
+        _, scorer = self.actor(key, 2)
         if not links:
-            links.append(self.sampled_by(n, batch))
+            links.append(self._sample(key[0], failed))
         if len(links) < 2:
-            links.append(executor.run.remote(batch, links[0]))
+            links.append(executor.run.remote(tasks, links[0], start))
         if len(links) < 3:
-            links.append(scorer.score.remote(batch, links[1]))
+            links.append(scorer.score.remote(tasks, links[1]))
         if self.below is not None:
             if len(links) < 4:
-                links.append(executor.rerun_with_oracle.remote(batch, links[0], links[1], links[2], self.below))
+                links.append(executor.rerun_with_oracle.remote(tasks, links[0], links[1], links[2], self.below,
+                                                               start))
             if len(links) < 5:
-                links.append(scorer.score.remote(batch, links[3]))
-        self.issued_in[n] = {self.actor(n, i)[0]: self.deaths.get(self.actor(n, i)[0], 0) for i in range(len(links))}
-        self.by_ref[links[-1]] = (n, links)
+                links.append(scorer.score.remote(tasks, links[3]))
+        names = [self.actor(key, i)[0] for i in range(len(links))]
+        self.issued_in[key] = {name: self.deaths.get(name, 0) for name in names}
+        self.by_ref[links[-1]] = (key, links)
         return links[-1]
 
-    def fetch(self, ref: Any) -> tuple[int, list[Any]] | Any:
-        """The finished batch's (number, link values), or the new last link it was re-issued as."""
-        n, links = self.by_ref.pop(ref)
+    def fetch(self, ref: Any) -> tuple[Part, Any, list[Any]] | Any:
+        """The finished chain's (key, sample link, link values), or the new last link it was
+        re-issued as."""
+        key, links = self.by_ref.pop(ref)
         wanted = [links[i] for i in (0, 1, 2, 4) if i < len(links)]
         try:
-            return n, ray.get(wanted)
+            return key, links[0], ray.get(wanted)
         except Exception as exc:
             if _actor_death(exc) is None:
                 raise
@@ -209,28 +253,28 @@ class _Chains:
                 death = _actor_death(exc)
                 if death is None:
                     raise
-                self.died(n, index, death)
-                self.await_back(n, index)
-                return self.issue(n, links[:index])
+                self.died(key, index, death)
+                self.await_back(key, index)
+                return self.issue(key, links[:index], failed=links[0])
         raise AssertionError("a chain failed but none of its links did")
 
-    def died(self, n: int, index: int, death: RayActorError) -> None:
-        """Count batch ``n``'s re-issue, and the death when no earlier failure counted it."""
-        name, _ = self.actor(n, index)
-        self.reissued[n] = self.reissued.get(n, 0) + 1
-        if self.reissued[n] > MAX_REISSUES:
-            raise Interrupted(f"{self.phase}: {name} died {self.reissued[n]} times running batch {n}: "
+    def died(self, key: Part, index: int, death: RayActorError) -> None:
+        """Count chain ``key``'s re-issue, and the death when no earlier failure counted it."""
+        name, _ = self.actor(key, index)
+        self.reissued[key] = self.reissued.get(key, 0) + 1
+        if self.reissued[key] > MAX_REISSUES:
+            raise Interrupted(f"{self.phase}: {name} died {self.reissued[key]} times running batch {key[0]}: "
                               "lost for good (its restarts, resources.max_restarts, are spent)")
         self.rerun[name] = self.rerun.get(name, 0) + 1
-        if self.issued_in[n].get(name, 0) == self.deaths.get(name, 0):  # not a death already counted
+        if self.issued_in[key].get(name, 0) == self.deaths.get(name, 0):  # not a death already counted
             self.deaths[name] = self.deaths.get(name, 0) + 1
             tqdm.write(f"{self.phase}: {name} died ({_reason(death)}); restarted by Ray; "
                        "re-running its unfinished batches")
 
-    def await_back(self, n: int, index: int) -> None:
-        """Wait until the actor of batch ``n``'s link ``index`` answers again (Ray refuses
+    def await_back(self, key: Part, index: int) -> None:
+        """Wait until the actor of chain ``key``'s link ``index`` answers again (Ray refuses
         calls while it restarts); ``Interrupted`` when it is gone for good."""
-        name, actor = self.actor(n, index)
+        name, actor = self.actor(key, index)
         deadline = time.monotonic() + RESTART_TIMEOUT_S
         while True:
             try:
@@ -255,17 +299,19 @@ def _reason(death: RayActorError) -> str:
 
 def _pipeline(pools: Pools, tasks: list[Task], sampled_by: SampleCall, *, iteration: int, phase: str,
               batch_tasks: int, rerun_all: bool = False) -> PhaseOutput:
-    """Chain ``sampled_by`` → execute → score per batch of ``batch_tasks`` (and with
-    attribution → rerun the failed, or with ``rerun_all`` every, program with the oracle's
-    tools → score those); rows in task order, each batch's accepted once."""
+    """Chain ``sampled_by`` → execute → score per batch of ``batch_tasks``, each batch's
+    execution cut into a part per executor (and with attribution → rerun the failed, or with
+    ``rerun_all`` every, program with the oracle's tools → score those); rows in task order,
+    each part's accepted once."""
     start = time.perf_counter()
     batches = [tasks[i:i + batch_tasks] for i in range(0, len(tasks), batch_tasks)]
     attribution = pools.attribution
     below = None if attribution is None else (float("inf") if rerun_all else attribution.threshold)
     chains = _Chains(pools, batches, sampled_by, below, f"iter {iteration} {phase}")
     pids = _pids(pools)
-    pending = [chains.issue(n, []) for n in range(len(batches))]
-    per_batch: dict[int, list[dict[str, Any]]] = {}
+    pending = [chains.issue(key, []) for key in chains.keys()]
+    per_part: dict[Part, list[dict[str, Any]]] = {}
+    counted: set[Any] = set()  # sample links whose tokens are counted (a batch's parts share one)
     out = PhaseOutput(rerun_all=rerun_all and attribution is not None)
     with tqdm(total=len(tasks), desc=f"iter {iteration} {phase}", unit="task") as bar:
         while pending:
@@ -274,22 +320,25 @@ def _pipeline(pools: Pools, tasks: list[Task], sampled_by: SampleCall, *, iterat
             if not isinstance(fetched, tuple):  # re-issued after a death
                 pending.append(fetched)
                 continue
-            n, (sample, results, rewards, *oracle) = fetched
-            per_batch[n] = _rows(pools, iteration, phase, batches[n], sample, results, rewards,
-                                 oracle[0] if oracle else None)
+            key, sample_link, (sample, results, rewards, *oracle) = fetched
+            start, part = chains.tasks(key)
+            per_part[key] = _rows(pools, iteration, phase, part, sample.programs[start:start + len(part)],
+                                  results, rewards, oracle[0] if oracle else None)
             if attribution is not None:
                 out.calls += [c for per_task in results for r in per_task for c in r.calls]
-            out.tokens += sample.tokens
-            out.sample_s += sample.seconds
+            if sample_link not in counted:
+                counted.add(sample_link)
+                out.tokens += sample.tokens
+                out.sample_s += sample.seconds
             out.execute_s += sum(r.duration_s for per_task in results for r in per_task)
-            bar.update(len(batches[n]))
+            bar.update(len(part))
     for name, pid in _pids(pools).items():  # deaths no chain noticed (the actor was idle)
         if pid != pids[name] and not chains.deaths.get(name):
             chains.deaths[name] = 1
     for name, count in chains.deaths.items():
         print(f"{chains.phase}: {name} died {count} time{'s' * (count > 1)}, restarted by Ray; "
               f"{chains.rerun.get(name, 0)} batches re-run", flush=True)
-    out.rows = [row for n in range(len(batches)) for row in per_batch[n]]
+    out.rows = [row for key in chains.keys() for row in per_part[key]]
     out.calls = call_rows(iteration, phase, out.calls)
     out.deaths, out.batches_rerun = chains.deaths, sum(chains.rerun.values())
     out.wall_s = time.perf_counter() - start

@@ -33,10 +33,15 @@ def test_executor_then_scorer_grade_right_wrong_and_hostile_programs(world: Path
          _program(t.id, "import os\nreturn os.name"), _program(t.id, "while True:\n    pass")]
         for i, t in enumerate(tasks)
     ])
-    results = ExecutorActor(str(world), CFG.visual, CFG.executor).run(tasks, batch)
+    executor = ExecutorActor(str(world), CFG.visual, CFG.executor)
+    results = executor.run(tasks, batch)
     assert [[r.status for r in rs] for rs in results] == [["ok", "ok", "rejected", "timeout"]] * 2
     rewards = ScorerActor().score(tasks, results)
     assert [[r.value for r in rs] for rs in rewards] == [[1.0, 0.0, 0.0, 0.0]] * 2
+    # a part of the batch (the pipeline spreads a batch over executors): the second task's programs
+    (part,) = executor.run(tasks[1:], batch, start=1)
+    assert [r.value for r in part] == [r.value for r in results[1]]
+    assert [r.status for r in part] == [r.status for r in results[1]]
 
 
 def test_executor_runs_retrieval_over_every_candidate(world: Path) -> None:
@@ -48,7 +53,10 @@ def test_executor_runs_retrieval_over_every_candidate(world: Path) -> None:
 
 def test_mismatched_lengths_are_refused(world: Path) -> None:
     tasks = load_tasks(world, "train")[:2]
-    with pytest.raises(ValueError, match="2 tasks for 1 program lists"):
-        ExecutorActor(str(world), CFG.visual, CFG.executor).run(tasks, SampleBatch([[]]))
+    executor = ExecutorActor(str(world), CFG.visual, CFG.executor)
+    with pytest.raises(ValueError, match="2 tasks from 0 for 1 program lists"):
+        executor.run(tasks, SampleBatch([[]]))
+    with pytest.raises(ValueError, match="1 tasks from 1 for 1 program lists"):
+        executor.run(tasks[:1], SampleBatch([[]]), start=1)
     with pytest.raises(ValueError, match="2 tasks for 0 result lists"):
         ScorerActor().score(tasks, [])

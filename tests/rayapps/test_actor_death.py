@@ -31,7 +31,8 @@ from visrep.selftrain.tasks import loop_tasks, run_world
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
-CFG = load_config("tiny", ["visual.backend=oracle", "sampler.batch_tasks=2", "resources.max_restarts=2"])
+CFG = load_config("tiny", ["visual.backend=oracle", "sampler.batch_tasks=2", "resources.max_restarts=2",
+                          "resources.executors=2"])  # two: each batch in two parts, one per executor
 BUSY_S, KILL_AFTER_S = 6.0, 3.0  # the warm sampler finishes a batch every ~0.5 s
 
 
