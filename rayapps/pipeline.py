@@ -321,8 +321,8 @@ def _pipeline(pools: Pools, tasks: list[Task], sampled_by: SampleCall, *, iterat
                 pending.append(fetched)
                 continue
             key, sample_link, (sample, results, rewards, *oracle) = fetched
-            start, part = chains.tasks(key)
-            per_part[key] = _rows(pools, iteration, phase, part, sample.programs[start:start + len(part)],
+            first, part = chains.tasks(key)
+            per_part[key] = _rows(pools, iteration, phase, part, sample.programs[first:first + len(part)],
                                   results, rewards, oracle[0] if oracle else None)
             if attribution is not None:
                 out.calls += [c for per_task in results for r in per_task for c in r.calls]

@@ -56,6 +56,9 @@ def test_tiny_profile_end_to_end_then_resume(tiny_run: TinyRun, ray_cluster: Non
                  "time/improve_s", "time/improve/train_s", "time/improve/handoff_s", "time/eval_s",
                  "time/eval/sample_s", "time/eval/policy_load_s")
     assert all(logged[key] > 0 for key in breakdown), {key: logged.get(key) for key in breakdown}
+    info = client.get_run(run_id).info
+    lasted = (info.end_time - info.start_time) / 1000  # no part of the run outlasts it
+    assert all(logged[key] < lasted for key in breakdown), ({key: logged[key] for key in breakdown}, lasted)
     assert logged["time/improve/train_s"] + logged["time/improve/handoff_s"] <= logged["time/improve_s"]
     # what a person sees beside the curves: each held-out program of a baseline or an
     # evaluation as a trace (the reference programs' tool calls as spans), the programs as
