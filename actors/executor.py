@@ -7,7 +7,7 @@ from typing import Any
 
 from visrep.config import ExecutorConfig, VisualConfig
 from visrep.programs.executor import ORACLE, executor_for_world
-from visrep.programs.records import ExecResult, Program, SampleBatch
+from visrep.programs.records import ExecResult, SampleBatch
 from visrep.rewards.records import Reward
 from visrep.storage import Bundle, local_dir
 from visrep.world.records import Task
@@ -34,7 +34,7 @@ class ExecutorActor:
         """Execute every program of ``tasks``, which are the batch's program lists from
         ``start`` on (a part of a sampler batch: the pipeline spreads one batch over every
         executor); results mirror the nesting of those lists."""
-        programs = _part(tasks, batch, start)
+        programs = batch.part(start, len(tasks))
         items = [(p.source, task) for task, progs in zip(tasks, programs) for p in progs]
         flat = iter(self._executor.run(items))
         return [[next(flat) for _ in progs] for progs in programs]
@@ -45,7 +45,7 @@ class ExecutorActor:
         batch's from ``start`` on, as ``run``) whose reward under this executor's backend was
         below ``below`` (None for the others, and for programs the validator rejected, which
         no tool could have saved).  Needs ``visual.attribute``."""
-        programs = _part(tasks, batch, start)
+        programs = batch.part(start, len(tasks))
         wanted = [(i, j) for i, (ress, rews) in enumerate(zip(results, rewards))
                   for j, (res, rew) in enumerate(zip(ress, rews)) if rew.value < below and res.status != "rejected"]
         reran = iter(self._executor.run([(programs[i][j].source, tasks[i]) for i, j in wanted], tools=ORACLE))
@@ -64,10 +64,3 @@ class ExecutorActor:
         """Kill the sandbox workers (they also die with this process)."""
         self._executor.close()
 
-
-def _part(tasks: list[Task], batch: SampleBatch, start: int) -> list[list[Program]]:
-    """The program lists of ``tasks``: the batch's from ``start`` on, one per task."""
-    programs = batch.programs[start:start + len(tasks)]
-    if start < 0 or len(programs) != len(tasks):
-        raise ValueError(f"{len(tasks)} tasks from {start} for {len(batch.programs)} program lists")
-    return programs

@@ -322,7 +322,7 @@ def _pipeline(pools: Pools, tasks: list[Task], sampled_by: SampleCall, *, iterat
                 continue
             key, sample_link, (sample, results, rewards, *oracle) = fetched
             first, part = chains.tasks(key)
-            per_part[key] = _rows(pools, iteration, phase, part, sample.programs[first:first + len(part)],
+            per_part[key] = _rows(pools, iteration, phase, part, sample.part(first, len(part)),
                                   results, rewards, oracle[0] if oracle else None)
             if attribution is not None:
                 out.calls += [c for per_task in results for r in per_task for c in r.calls]

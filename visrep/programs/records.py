@@ -56,3 +56,11 @@ class SampleBatch:
     programs: list[list[Program]]
     tokens: int = 0
     seconds: float = 0.0
+
+    def part(self, start: int, count: int) -> list[list[Program]]:
+        """The program lists of ``count`` tasks from ``start`` on: one part of the batch (the
+        pipeline spreads a batch over the executors, a part each)."""
+        programs = self.programs[start:start + count]
+        if start < 0 or len(programs) != count:
+            raise ValueError(f"{count} tasks from {start} for {len(self.programs)} program lists")
+        return programs
