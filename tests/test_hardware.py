@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from visrep import hardware
-from visrep.hardware import cpu_flags, cpu_native_bf16, native_bf16, resolve_bf16, resolve_dtype
+from visrep.hardware import cpu_flags, cpu_native_bf16, native_bf16, resolve_bf16, resolve_dtype, training_attention
 
 
 @pytest.mark.parametrize("capability, flags, native, why", [
@@ -56,3 +56,13 @@ def test_unknown_values_are_refused() -> None:
 def test_auto_on_cuda_is_bf16_where_the_gpu_has_it() -> None:
     expected = "bfloat16" if torch.cuda.is_bf16_supported(including_emulation=False) else "float32"
     assert resolve_dtype("auto", "cuda") == expected == resolve_dtype("auto")
+
+
+@pytest.mark.parametrize("dtype, device, attention", [
+    ("bfloat16", "cpu", "eager"),  # torch's CPU flash-attention backward is slow in bf16
+    ("float32", "cpu", "sdpa"),
+    ("bfloat16", "cuda", "sdpa"),
+    ("float32", "cuda", "sdpa"),
+])
+def test_training_attention_from_dtype_and_device(dtype: str, device: str, attention: str) -> None:
+    assert training_attention(dtype, device) == attention

@@ -52,6 +52,8 @@ def _rank_main(rank, world, port, model_dir, out_dir, queue):
         if rank == 0:
             assert all(v.equal(given[k]) for k, v in from_arrays(held).items())
         params = list(learner.engine.module.parameters())
+        on_cpu = learner.engine.device.type == "cpu"  # bf16 on the CPU: eager attention
+        assert learner.engine.module.config._attn_implementation == ("eager" if on_cpu else "sdpa")
         stats = {"sharded_at_load": learner.sharded_at_load,  # built inside zero.Init: a shard from the start
                  "held": sum(p.ds_tensor.numel() for p in params), "total": sum(p.ds_numel for p in params)}
         examples = [(PROMPT, PROGRAM), ("x = ", "1\n"), ("y = ", "2\n")]  # 3: padded to 4

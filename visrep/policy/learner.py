@@ -8,8 +8,11 @@ the result over in memory.  It initialises ``torch.distributed`` itself when nob
 has (gloo on CPU, NCCL with CUDA; rank/world/master given explicitly), the OpenRLHF way,
 so the same class runs as one process, as N processes, or inside N Ray actors.
 
-Optimiser: a plain ``torch.optim.AdamW`` handed to ``deepspeed.initialize`` — DeepSpeed's
-FusedAdam/CPUAdam JIT-compile C++ on first use (about a minute each), torch's does not.
+Optimiser: torch's fused ``AdamW`` handed to ``deepspeed.initialize`` — DeepSpeed's
+FusedAdam/CPUAdam JIT-compile C++ on first use (about a minute each), torch's does not, and
+its fused kernel (CPU and CUDA) took an fp32 SmolLM2 step from 0.39 s to 0.10 s against the
+per-parameter loop.  At world size 1 and ZeRO-0 DeepSpeed's gradient all-reduce is switched
+off: it flattened and copied back every gradient to reduce over one rank (8 % of an fp32 step).
 
 Batch semantics: ``LearnerConfig.batch_size`` is the GLOBAL batch (examples per optimiser
 step across all ranks); each rank's micro batch is ``batch_size // world_size`` (≥ 1).
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from visrep.config import LearnerConfig
 from visrep.distributed import close_group, open_group
-from visrep.hardware import resolve_bf16
+from visrep.hardware import resolve_bf16, training_attention
 from visrep.policy.checkpoints import WeightArrays, Weights, from_arrays, to_arrays, write_checkpoint
 from visrep.policy.sft import ATTENTION_MASK, encode_example, length_grouped_order, pad_batch, pad_id_of
 
@@ -93,13 +96,16 @@ class DeepSpeedLearner:
             self._hf_zero3 = HfDeepSpeedConfig(config)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         dtype = torch.bfloat16 if config["bf16"]["enabled"] else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(
+            self.model_dir, dtype=dtype, attn_implementation=training_attention(str(dtype).removeprefix("torch.")))
         self.sharded_at_load = all(hasattr(p, "ds_id") for p in model.parameters())
         model.config.use_cache = False
         if weights is not None:
             self._load(model, weights)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0, fused=True)
         self.engine, *_ = deepspeed.initialize(model=model, optimizer=optimizer, config=config)
+        # ZeRO >= 1 keeps its gradient partitions in that reduction even on one rank
+        self.engine.enable_backward_allreduce = world_size > 1 or cfg.zero_stage > 0
 
     def _load(self, model: torch.nn.Module, weights: Weights) -> None:
         """Set ``model``'s parameters to ``weights`` (a tied weight's second name is ignored);
