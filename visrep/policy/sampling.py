@@ -97,28 +97,11 @@ class VllmSampler:
         With ``seed`` set, prompt ``i`` samples with seed ``seed + i * n`` (vLLM gives its
         ``n`` children ``+0 … +n-1``), so a call is reproducible and prompts don't share noise.
         """
-        from vllm import SamplingParams
-
         if self._llm is None:
             raise RuntimeError("VllmSampler is closed")
-        greedy = temperature == 0
-        n = 1 if greedy else n
-
-        def params(i: int) -> SamplingParams:
-            return SamplingParams(
-                n=n,
-                temperature=temperature,
-                top_p=1.0 if greedy else top_p,
-                top_k=0 if greedy else top_k,
-                max_tokens=max_tokens,
-                seed=None if seed is None else seed + i * n,
-                stop=list(stop),
-                logprobs=0,  # the sampled token's logprob only; summed when not cumulated
-            )
-
+        params = sampling_params(len(prompts), n, temperature, top_p, max_tokens, seed, stop, top_k)
         start = time.perf_counter()
-        outputs = self._llm.generate(list(prompts), [params(i) for i in range(len(prompts))],
-                                     use_tqdm=False)
+        outputs = self._llm.generate(list(prompts), params, use_tqdm=False)
         seconds = time.perf_counter() - start
         result = [[_completion(c) for c in out.outputs] for out in outputs]
         generated = sum(c.num_tokens for row in result for c in row)
@@ -191,6 +174,21 @@ def _inspect_models_in_process(on_cpu: bool):
         yield
     finally:
         registry._run_in_subprocess = original
+
+
+def sampling_params(count: int, n: int, temperature: float, top_p: float, max_tokens: int,
+                    seed: int | None, stop: list[str] | tuple[str, ...], top_k: int) -> list:
+    """vLLM's ``SamplingParams`` for the ``count`` prompts of one ``VllmSampler.sample`` call
+    (the seeds it documents), for whoever feeds the engine those requests another way."""
+    from vllm import SamplingParams
+
+    greedy = temperature == 0
+    n = 1 if greedy else n
+    return [SamplingParams(n=n, temperature=temperature, top_p=1.0 if greedy else top_p,
+                           top_k=0 if greedy else top_k, max_tokens=max_tokens,
+                           seed=None if seed is None else seed + i * n, stop=list(stop),
+                           logprobs=0)  # the sampled token's logprob only; summed when not cumulated
+            for i in range(count)]
 
 
 def _completion(out) -> Completion:
