@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                                     args.distinct, args.draws)
         source = f"sampled anew ({args.draws} draws a task, up to {args.distinct} distinct kept)"
     else:
-        programs = [(r[T.SOURCE], tasks[r[T.TASK_ID]]) for r in rows if r[T.TASK_ID] in set(chosen)]
+        wanted = set(chosen)
+        programs = [(r[T.SOURCE], tasks[r[T.TASK_ID]]) for r in rows if r[T.TASK_ID] in wanted]
         source = "as grow wrote them"
     k = len(programs) / len(chosen)
     distinct = sum(len({p for p, t in programs if t.id == c}) for c in chosen) / len(chosen)

@@ -28,8 +28,8 @@ generated) generated tokens per second.  The fraction of that bound is what is l
 ``--per-call N`` samples as the loop does, N prompts a call, and then the same calls queued
 on the engine at once (a sampler fed continuously): measured on 96 loop prompts x 4 in bf16,
 610.1 against 609.3 tok/s, so cutting grow into calls of 24 costs nothing standalone (the
-loop's lower rate is the cores it shares), and the fed samples differ from the calls' (not
-investigated; a batch's make-up can move bf16 logits).
+loop's lower rate comes from elsewhere, not separated: likely the cores it shares with
+execution and scoring), and the fed samples differ from the calls' (not investigated).
 """
 
 from __future__ import annotations

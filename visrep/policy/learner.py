@@ -95,9 +95,9 @@ class DeepSpeedLearner:
             deepspeed.init_distributed(dist.get_backend())  # zero.Init's world size is deepspeed.comm's
             self._hf_zero3 = HfDeepSpeedConfig(config)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        dtype = torch.bfloat16 if config["bf16"]["enabled"] else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(
-            self.model_dir, dtype=dtype, attn_implementation=training_attention(str(dtype).removeprefix("torch.")))
+        dtype = "bfloat16" if config["bf16"]["enabled"] else "float32"
+        model = AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=getattr(torch, dtype),
+                                                     attn_implementation=training_attention(dtype))
         self.sharded_at_load = all(hasattr(p, "ds_id") for p in model.parameters())
         model.config.use_cache = False
         if weights is not None:
